@@ -1,0 +1,16 @@
+"""URL configuration: each app brings its own urls; nothing else lives here."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from coprod.health import health
+
+admin.site.site_header = "Coprod administration"
+admin.site.site_title = "Coprod"
+
+urlpatterns = [
+    path("health/", health, name="health"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("surveys.urls")),
+]

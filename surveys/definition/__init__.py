@@ -1,0 +1,1 @@
+"""The questionnaire definition format: validation, relevance rules, answers."""

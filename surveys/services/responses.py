@@ -1,0 +1,217 @@
+"""Submitting responses: the one path every web form, API call and bulk loader takes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from surveys.definition.answers import answers_validate, clean_answers
+from surveys.errors import (
+    InvalidResponse,
+    InvitationInvalid,
+    InvitationUsed,
+    SubmissionConflict,
+    SubmissionForbidden,
+    UnknownLocality,
+    WaveNotOpen,
+)
+from surveys.models import (
+    Audience,
+    Invitation,
+    OfficialProfile,
+    Response,
+    Wave,
+    WaveLocality,
+    WaveStatus,
+)
+from surveys.signals import response_submitted
+
+# Crockford's base-32 alphabet: no I, L, O or U, so a receipt read aloud or
+# copied by hand is hard to get wrong.
+RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def receipt_generate() -> str:
+    raw = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def payload_hash(
+    *, audience: str, locality_code: str, language: str, answers: Any, invitation_token: str | None
+) -> str:
+    payload = {
+        "audience": audience,
+        "locality": locality_code,
+        "language": language,
+        "answers": answers,
+        "invitation": token_hash(invitation_token) if invitation_token else None,
+    }
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    response: Response
+    created: bool
+
+
+def wave_accepts_responses(wave: Wave) -> bool:
+    """Open, and now lies between its opening and closing times."""
+    now = timezone.now()
+    return (
+        wave.status == WaveStatus.OPEN
+        and (wave.opens_at is None or wave.opens_at <= now)
+        and (wave.closes_at is None or now < wave.closes_at)
+    )
+
+
+@transaction.atomic
+def response_submit(
+    *,
+    wave: Wave,
+    submission_id: uuid.UUID,
+    audience: str,
+    locality_code: str,
+    language: str,
+    answers: Any,
+    invitation_token: str | None = None,
+    user: AbstractBaseUser | AnonymousUser | None = None,
+) -> SubmitResult:
+    """Validate a response against the wave's questionnaire and save it.
+
+    Idempotent on ``submission_id``: the same payload again returns the stored
+    response with ``created=False``; a different payload raises
+    SubmissionConflict. An official's new submission supersedes their earlier
+    one for the same wave and locality (kept as history, ``is_current=False``).
+    Analytics is told after commit, through ``surveys.signals.response_submitted``.
+
+    Raises WaveNotOpen, UnknownLocality, InvalidResponse, InvitationInvalid,
+    InvitationUsed, SubmissionForbidden, SubmissionConflict. Nothing is saved
+    when it raises.
+    """
+    fingerprint = payload_hash(
+        audience=audience,
+        locality_code=locality_code,
+        language=language,
+        answers=answers,
+        invitation_token=invitation_token,
+    )
+    existing = Response.objects.filter(submission_id=submission_id).first()
+    if existing is not None:
+        return _replayed(existing, wave, fingerprint)
+
+    if audience not in Audience.values:
+        raise InvalidResponse({"audience": [f"Must be one of: {', '.join(Audience.values)}."]})
+    if not wave_accepts_responses(wave):
+        raise WaveNotOpen()
+    wave_locality = (
+        WaveLocality.objects.filter(wave=wave, locality__code=locality_code)
+        .select_related("locality")
+        .first()
+    )
+    if wave_locality is None:
+        raise UnknownLocality(f"Locality '{locality_code}' is not part of wave '{wave.code}'.")
+    locality = wave_locality.locality
+    version = wave.version_for(audience)
+    definition = version.definition
+
+    errors = answers_validate(definition, answers)
+    if language not in definition["languages"]:
+        errors["language"] = [f"Must be one of: {', '.join(definition['languages'])}."]
+    if errors:
+        raise InvalidResponse(errors)
+
+    invitation = (
+        _invitation_claim(invitation_token, wave, audience, locality.pk) if invitation_token else None
+    )
+    authenticated = user is not None and user.is_authenticated
+    respondent = None
+    if audience == Audience.OFFICIAL:
+        respondent = _official_for(user, locality.pk)
+        # Lock this official's profile so two concurrent submissions for the
+        # same wave and locality supersede one another in order.
+        OfficialProfile.objects.select_for_update().filter(user=respondent).first()
+        Response.objects.filter(wave=wave, locality=locality, respondent=respondent, is_current=True).update(
+            is_current=False
+        )
+
+    response = Response(
+        wave=wave,
+        questionnaire_version=version,
+        audience=audience,
+        locality=locality,
+        language=language,
+        answers=clean_answers(definition, answers),
+        submission_id=submission_id,
+        payload_hash=fingerprint,
+        receipt=receipt_generate(),
+        invitation=invitation,
+        respondent=respondent,
+        submitted_by=user if authenticated and respondent is None else None,
+    )
+    try:
+        with transaction.atomic():
+            response.save()
+    except IntegrityError:
+        # A concurrent request with the same submission_id won the race.
+        existing = Response.objects.filter(submission_id=submission_id).first()
+        if existing is None:
+            raise
+        transaction.set_rollback(True)
+        return _replayed(existing, wave, fingerprint)
+
+    transaction.on_commit(
+        lambda: response_submitted.send(
+            sender=Response,
+            wave_id=wave.pk,
+            locality_id=locality.pk,
+            response_id=response.pk,
+            audience=audience,
+        )
+    )
+    return SubmitResult(response=response, created=True)
+
+
+def _replayed(existing: Response, wave: Wave, fingerprint: str) -> SubmitResult:
+    if existing.wave_id != wave.pk or existing.payload_hash != fingerprint:
+        raise SubmissionConflict()
+    return SubmitResult(response=existing, created=False)
+
+
+def _invitation_claim(token: str, wave: Wave, audience: str, locality_id: int) -> Invitation:
+    invitation = Invitation.objects.select_for_update().filter(token_hash=token_hash(token)).first()
+    if invitation is None:
+        raise InvitationInvalid()
+    if (
+        invitation.wave_id != wave.pk
+        or invitation.audience != audience
+        or invitation.locality_id != locality_id
+    ):
+        raise SubmissionForbidden("This invitation is for another wave, audience or locality.")
+    if invitation.used_at is not None:
+        raise InvitationUsed()
+    invitation.used_at = timezone.now()
+    invitation.save(update_fields=["used_at"])
+    return invitation
+
+
+def _official_for(user: AbstractBaseUser | AnonymousUser | None, locality_id: int) -> Any:
+    if user is None or not user.is_authenticated:
+        raise SubmissionForbidden("Officials must sign in to answer.")
+    profile = OfficialProfile.objects.filter(user=user, localities__pk=locality_id).first()
+    if profile is None:
+        raise SubmissionForbidden("You are not an official of this locality.")
+    return user

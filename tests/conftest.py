@@ -1,0 +1,141 @@
+"""Shared fixtures: personas, the built-in study, an open wave, real services.
+
+Tests that need a real PostgreSQL, Redis or Celery worker ask for the
+``services`` fixture (or one built on it). Without the services configured
+they skip, except when COPROD_REQUIRE_SERVICES=1 (as .ci/run sets it), where a
+missing service is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from surveys.definition.validate import StudyDefinition, study_definition_validate
+from surveys.models import Locality, Study, Wave
+from surveys.services.accounts import manager_ensure, official_ensure
+from surveys.services.studies import BUILTIN_STUDY_PATH, study_file_parse, study_load
+from surveys.services.waves import wave_ensure, wave_open
+
+REQUIRE_SERVICES = os.environ.get("COPROD_REQUIRE_SERVICES", "") in {"1", "true", "yes"}
+PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    db = settings.DATABASES["default"]
+    return [
+        f"coprod: database {db['ENGINE'].rsplit('.', 1)[-1]}, "
+        f"cache {'redis' if settings.REDIS_URL else 'local memory'}, "
+        f"broker {'redis' if settings.CELERY_BROKER_URL else 'none (eager tasks)'}, "
+        f"require services: {REQUIRE_SERVICES}"
+    ]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not REQUIRE_SERVICES:
+        return
+    missing = []
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        missing.append("DATABASE_URL (PostgreSQL)")
+    if not settings.REDIS_URL:
+        missing.append("REDIS_URL")
+    if not settings.CELERY_BROKER_URL:
+        missing.append("CELERY_BROKER_URL")
+    if missing:
+        raise pytest.UsageError(
+            "COPROD_REQUIRE_SERVICES=1 but these services are not configured: " + ", ".join(missing)
+        )
+
+
+@dataclass(frozen=True)
+class Services:
+    redis_url: str
+    broker_url: str
+
+
+@pytest.fixture(scope="session")
+def services() -> Services:
+    """The real Redis and broker; skip (or fail in CI) when not configured."""
+    if not (settings.REDIS_URL and settings.CELERY_BROKER_URL):
+        message = "REDIS_URL and CELERY_BROKER_URL are not set"
+        if REQUIRE_SERVICES:
+            pytest.fail(message)
+        pytest.skip(message)
+    return Services(redis_url=settings.REDIS_URL, broker_url=settings.CELERY_BROKER_URL)
+
+
+@pytest.fixture
+def postgres(db: None) -> None:
+    """Tests of PostgreSQL-only behaviour; skip (or fail in CI) on SQLite."""
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        if REQUIRE_SERVICES:
+            pytest.fail("DATABASE_URL does not point to PostgreSQL")
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+# --- the instrument ---------------------------------------------------------------
+
+
+@cache
+def builtin_definition() -> StudyDefinition:
+    """The built-in study, validated once per test session."""
+    return study_definition_validate(study_file_parse(BUILTIN_STUDY_PATH))
+
+
+@pytest.fixture
+def study(db: None) -> Study:
+    return study_load(definition=builtin_definition()).study
+
+
+@pytest.fixture
+def locality_a(db: None) -> Locality:
+    return Locality.objects.create(code="alpha", name="Alpha")
+
+
+@pytest.fixture
+def locality_b(db: None) -> Locality:
+    return Locality.objects.create(code="beta", name="Beta")
+
+
+@pytest.fixture
+def wave(study: Study, locality_a: Locality, locality_b: Locality) -> Wave:
+    """An open wave of the built-in study over localities alpha and beta."""
+    created = wave_ensure(code="w1", study=study, localities=[locality_a, locality_b]).wave
+    return wave_open(wave=created)
+
+
+# --- personas --------------------------------------------------------------------
+
+
+@pytest.fixture
+def manager(db: None):
+    return manager_ensure(username="maria-manager", password=PASSWORD).user
+
+
+@pytest.fixture
+def official_a(locality_a: Locality):
+    return official_ensure(username="olga-alpha", password=PASSWORD, localities=[locality_a]).user
+
+
+@pytest.fixture
+def official_b(locality_b: Locality):
+    return official_ensure(username="otto-beta", password=PASSWORD, localities=[locality_b]).user
+
+
+@pytest.fixture
+def citizen() -> Client:
+    """An anonymous citizen's browser."""
+    return Client()
+
+
+@pytest.fixture
+def manager_client(manager) -> Iterator[Client]:
+    client = Client()
+    client.force_login(manager)
+    yield client
