@@ -32,7 +32,7 @@ def _cache() -> None:
 def _broker() -> None:
     from coprod.celery import app
 
-    with app.connection_for_write() as conn:
+    with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 

@@ -139,3 +139,58 @@ def manager_client(manager) -> Iterator[Client]:
     client = Client()
     client.force_login(manager)
     yield client
+
+
+# --- a real Celery worker -----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def celery_worker(services: Services, django_db_setup: None, django_db_blocker) -> Iterator[str]:
+    """A real `celery -A coprod worker` process on the test database and the real
+    broker; yields its node name. Tests using it need committed data
+    (``transactional_db``), since the worker has its own connection."""
+    import subprocess
+    import sys
+    import time
+    import uuid
+    from pathlib import Path
+
+    from coprod.celery import app
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.fail("the Celery worker fixture needs PostgreSQL (DATABASE_URL)")
+    database_url = (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    node = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "coprod.settings.local",
+    }
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "-A", "coprod", "worker"),
+            *("--pool", "solo", "--concurrency", "1", "--hostname", node),
+            *("--without-gossip", "--without-mingle", "--loglevel", "WARNING"),
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"the Celery worker exited with code {process.returncode}")
+            if app.control.ping(destination=[node], timeout=1.0):
+                break
+        else:
+            pytest.fail("the Celery worker did not answer a ping within 60 s")
+        yield node
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -18,6 +18,8 @@ DEBUG = env_bool("DEBUG", default=False)
 SECRET_KEY = env_str("SECRET_KEY", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Whether seed_demo may create demo accounts with published passwords.
+DEMO_DATA_ALLOWED = False
 
 INSTALLED_APPS = [
     "django.contrib.admin",

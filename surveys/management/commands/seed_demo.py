@@ -23,7 +23,7 @@ DEMO_LOCALITIES = {
 }
 # How much more or less engaged each demo locality is than the average.
 LOCALITY_EFFECT = {"northbridge": 0.05, "eastvale": 0.0, "southmoor": -0.07}
-# Printed demo credentials for a local demo; seed_demo refuses to run with DEBUG off.
+# Printed demo credentials for a local demo; production settings refuse seed_demo.
 MANAGER_PASSWORD = "demo-admin-2026"  # noqa: S105
 
 OFFICIAL_PASSWORD = "demo-survey-2026"  # noqa: S105
@@ -51,13 +51,16 @@ class Command(BaseCommand):
         parser.add_argument("--officials", type=int, default=5, help="Officials per locality.")
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument(
-            "--force", action="store_true", help="Allow running with DEBUG off (never on real data)."
+            "--force",
+            action="store_true",
+            help="Run even where DEMO_DATA_ALLOWED is off (never on real data).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.DEBUG and not options["force"]:
+        if not settings.DEMO_DATA_ALLOWED and not options["force"]:
             raise CommandError(
-                "seed_demo writes demo accounts and fake responses; with DEBUG off pass --force."
+                "seed_demo writes demo accounts and fake responses; these settings "
+                "(DEMO_DATA_ALLOWED off, as in production) refuse it. Pass --force to insist."
             )
         if options["citizens"] < 0 or options["officials"] < 0:
             raise CommandError("--citizens and --officials must not be negative.")

@@ -1,0 +1,68 @@
+"""The survey manager's admin: every model manageable, roles enforced."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from surveys.models import Response, Wave
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [
+    "study", "servicearea", "activity", "locality", "questionnaire", "questionnaireversion",
+    "wave", "invitation", "response", "officialprofile",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_survey_manager_sees_every_model(manager_client: Client, wave: Wave, model: str) -> None:
+    response = manager_client.get(reverse(f"admin:surveys_{model}_changelist"))
+    assert response.status_code == 200
+
+
+def test_the_wave_page_shows_its_localities(manager_client: Client, wave: Wave) -> None:
+    response = manager_client.get(reverse("admin:surveys_wave_change", args=[wave.pk]))
+    assert response.status_code == 200
+    assert b"alpha" in response.content
+
+
+def test_responses_cannot_be_edited_in_the_admin(manager_client: Client, wave: Wave) -> None:
+    assert manager_client.get(reverse("admin:surveys_response_add")).status_code == 403
+
+
+def test_a_manager_opens_and_closes_waves_from_the_admin(manager_client: Client, wave: Wave) -> None:
+    url = reverse("admin:surveys_wave_changelist")
+    manager_client.post(url, {"action": "close_waves", "_selected_action": [wave.pk]})
+    wave.refresh_from_db()
+    assert wave.status == "closed"
+    manager_client.post(url, {"action": "archive_waves", "_selected_action": [wave.pk]})
+    wave.refresh_from_db()
+    assert wave.status == "archived"
+    response = manager_client.post(url, {"action": "open_waves", "_selected_action": [wave.pk]}, follow=True)
+    wave.refresh_from_db()
+    assert wave.status == "archived"
+    assert b"cannot become open" in response.content
+
+
+def test_an_official_cannot_enter_the_admin(official_a) -> None:
+    client = Client()
+    assert client.login(username=official_a.username, password=PASSWORD)
+    response = client.get(reverse("admin:surveys_response_changelist"))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+    assert not Response.objects.exists()
+
+
+def test_the_home_page_lists_open_waves(citizen: Client, wave: Wave) -> None:
+    response = citizen.get("/")
+    assert response.status_code == 200
+    assert wave.name.encode() in response.content
+    assert b'lang="en"' in response.content
+
+
+def test_the_home_page_speaks_the_browsers_language(citizen: Client, wave: Wave) -> None:
+    response = citizen.get("/", HTTP_ACCEPT_LANGUAGE="de")
+    assert b'lang="de"' in response.content
