@@ -228,7 +228,9 @@ class Wave(TimeStamped):
     official_version = models.ForeignKey(
         QuestionnaireVersion, on_delete=models.PROTECT, related_name="official_waves"
     )
-    localities = models.ManyToManyField(Locality, through="WaveLocality", related_name="waves")
+    localities: models.ManyToManyField[Locality, WaveLocality] = models.ManyToManyField(
+        Locality, through="WaveLocality", related_name="waves"
+    )
     min_citizens = models.PositiveIntegerField(
         default=10, help_text=_("Suppress a figure backed by fewer citizens than this.")
     )
@@ -258,7 +260,7 @@ class Wave(TimeStamped):
         return self.code
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, object] = {}
         if self.citizen_version_id and self.citizen_version.audience != Audience.CITIZEN:
             errors["citizen_version"] = _("Choose a citizen questionnaire version.")
         if self.official_version_id and self.official_version.audience != Audience.OFFICIAL:

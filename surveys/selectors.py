@@ -52,5 +52,5 @@ def user_is_survey_manager(user: AbstractBaseUser | AnonymousUser) -> bool:
     if not user.is_authenticated:
         return False
     return bool(
-        getattr(user, "is_superuser", False) or user.groups.filter(name=SURVEY_MANAGERS).exists()  # type: ignore[union-attr]
+        getattr(user, "is_superuser", False) or user.groups.filter(name=SURVEY_MANAGERS).exists()  # type: ignore[union-attr,attr-defined]
     )

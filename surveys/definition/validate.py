@@ -120,7 +120,11 @@ def _schema_error(error: SchemaError) -> DefinitionError:
         error = best_match(_rule_branch_errors(error)) or error
     path = format_path(list(error.absolute_path))
     message = error.message
-    if error.validator in {"minProperties", "maxProperties"} and "item" in (error.instance or {}):
+    if (
+        error.validator in {"minProperties", "maxProperties"}
+        and isinstance(error.instance, dict)
+        and "item" in error.instance
+    ):
         message = f"a rule on an item needs exactly one operator: {', '.join(RULE_OPERATORS)}"
     if error.validator == "additionalProperties":
         message = message.replace("Additional properties are not allowed", "unknown key(s)")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser, Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
@@ -33,13 +33,13 @@ def role_groups_ensure() -> dict[str, Group]:
 
 @dataclass
 class AccountEnsured:
-    user: AbstractUser
+    user: User
     created: bool
     localities_added: list[str] = field(default_factory=list)
     service_areas_added: list[str] = field(default_factory=list)
 
 
-def _user_ensure(username: str, password: str | None, **defaults: object) -> tuple[AbstractUser, bool]:
+def _user_ensure(username: str, password: str | None, **defaults: object) -> tuple[User, bool]:
     User = get_user_model()
     if password is not None:
         validate_password(password, User(username=username))

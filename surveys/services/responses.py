@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -33,6 +33,9 @@ from surveys.models import (
     WaveStatus,
 )
 from surveys.signals import response_submitted
+
+# The user model is Django's default one (settings.AUTH_USER_MODEL is not swapped).
+UserLike = User | AnonymousUser | None
 
 # Crockford's base-32 alphabet: no I, L, O or U, so a receipt read aloud or
 # copied by hand is hard to get wrong.
@@ -88,7 +91,7 @@ def response_submit(
     language: str,
     answers: Any,
     invitation_token: str | None = None,
-    user: AbstractBaseUser | AnonymousUser | None = None,
+    user: UserLike = None,
 ) -> SubmitResult:
     """Validate a response against the wave's questionnaire and save it.
 
@@ -137,7 +140,6 @@ def response_submit(
     invitation = (
         _invitation_claim(invitation_token, wave, audience, locality.pk) if invitation_token else None
     )
-    authenticated = user is not None and user.is_authenticated
     respondent = None
     if audience == Audience.OFFICIAL:
         respondent = _official_for(user, locality.pk)
@@ -160,7 +162,7 @@ def response_submit(
         receipt=receipt_generate(),
         invitation=invitation,
         respondent=respondent,
-        submitted_by=user if authenticated and respondent is None else None,
+        submitted_by=user if isinstance(user, User) and respondent is None else None,
     )
     try:
         with transaction.atomic():
@@ -208,8 +210,8 @@ def _invitation_claim(token: str, wave: Wave, audience: str, locality_id: int) -
     return invitation
 
 
-def _official_for(user: AbstractBaseUser | AnonymousUser | None, locality_id: int) -> Any:
-    if user is None or not user.is_authenticated:
+def _official_for(user: UserLike, locality_id: int) -> User:
+    if not isinstance(user, User) or not user.is_authenticated:
         raise SubmissionForbidden("Officials must sign in to answer.")
     profile = OfficialProfile.objects.filter(user=user, localities__pk=locality_id).first()
     if profile is None:
