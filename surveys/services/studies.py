@@ -35,6 +35,8 @@ class StudyLoadResult:
     study: Study
     study_created: bool
     versions: list[VersionOutcome] = field(default_factory=list)
+    study_updated: bool = False
+    service_areas_changed: int = 0
     activities_created: int = 0
     activities_updated: int = 0
 
@@ -42,6 +44,8 @@ class StudyLoadResult:
     def changed(self) -> bool:
         return (
             self.study_created
+            or self.study_updated
+            or self.service_areas_changed > 0
             or self.activities_created > 0
             or self.activities_updated > 0
             or any(v.created for v in self.versions)
@@ -50,14 +54,25 @@ class StudyLoadResult:
 
 class StudyYamlLoader(yaml.SafeLoader):
     """YAML with YAML 1.2's plain scalars: ``yes``, ``no``, ``on`` and ``off``
-    stay strings and ``18_29`` is not the number 1829, so choice codes need no
-    quoting. Only true/false are booleans and only plain digits are integers."""
+    stay strings, ``18_29`` is not the number 1829 and ``2024-01-01`` is not a
+    date, so codes need no quoting. A key repeated in one mapping is an error. Only true/false are booleans and only plain digits are integers."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # A repeated key would silently keep only its last value: refuse it.
+        seen: set[Any] = set()
+        for key_node, _value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
+_YAML11_ONLY = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:timestamp")
 StudyYamlLoader.yaml_implicit_resolvers = {
-    first: [
-        (tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")
-    ]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _YAML11_ONLY]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 StudyYamlLoader.add_implicit_resolver(
@@ -111,21 +126,23 @@ def study_load(*, definition: StudyDefinition) -> StudyLoadResult:
             "languages": definition.languages,
         },
     )
+    study_updated = False
     if not created:
-        _update_fields(
+        study_updated = _update_fields(
             study,
             name=definition.name,
             description=definition.description,
             languages=definition.languages,
         )
-    result = StudyLoadResult(study=study, study_created=created)
+    result = StudyLoadResult(study=study, study_created=created, study_updated=study_updated)
 
     areas: dict[str, ServiceArea] = {}
     for row in definition.service_areas:
-        area, _ = ServiceArea.objects.get_or_create(
+        area, area_created = ServiceArea.objects.get_or_create(
             study=study, code=row["code"], defaults={"name": row["name"], "position": row["position"]}
         )
-        _update_fields(area, name=row["name"], position=row["position"])
+        if area_created or _update_fields(area, name=row["name"], position=row["position"]):
+            result.service_areas_changed += 1
         areas[row["code"]] = area
 
     for row in definition.activities:

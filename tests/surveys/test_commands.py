@@ -155,3 +155,17 @@ def test_seed_demo_builds_a_wave_with_a_known_gap_through_the_submission_service
 def test_seed_demo_needs_the_study() -> None:
     with pytest.raises(CommandError, match="load_study --builtin"):
         run("seed_demo")
+
+
+def test_a_renamed_study_or_area_is_reported_as_a_change(tmp_path: Path) -> None:
+    run("load_study", "--builtin")
+    renamed = tmp_path / "study.yaml"
+    renamed.write_text(
+        BUILTIN_STUDY_PATH.read_text().replace('"Community safety"', '"Safety in the community"', 1),
+        encoding="utf-8",
+    )
+
+    output = run("load_study", str(renamed))
+
+    assert "service areas: 1 created or updated" in output
+    assert "Nothing changed." not in output

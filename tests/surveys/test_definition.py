@@ -219,3 +219,17 @@ def test_the_published_json_schema_is_valid_and_accepts_the_builtin_study() -> N
     schema = json.loads(SCHEMA_PATH.read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(study_file_parse(BUILTIN_STUDY_PATH), schema)
+
+
+def test_a_repeated_key_is_an_error_not_a_silent_overwrite(tmp_path: Path, db: None) -> None:
+    path = tmp_path / "study.yaml"
+    path.write_text("format: 1\nformat: 1\n")
+    with pytest.raises(CommandError, match="duplicate key 'format'"):
+        call_command("load_study", str(path))
+
+
+def test_dates_stay_text_and_a_schema_reference_is_allowed() -> None:
+    data = builtin()
+    data["$schema"] = "./study.schema.json"
+    assert study_yaml_load("when: 2024-01-01") == {"when": "2024-01-01"}
+    study_definition_validate(data)

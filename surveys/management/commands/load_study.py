@@ -37,6 +37,10 @@ class Command(BaseCommand):
         study = result.study
         verb = "created" if result.study_created else "loaded"
         self.stdout.write(f"Study '{study.code}' {verb} from {source}.")
+        if result.study_updated:
+            self.stdout.write("  study name, description or languages updated")
+        if result.service_areas_changed:
+            self.stdout.write(f"  service areas: {result.service_areas_changed} created or updated")
         if result.activities_created or result.activities_updated:
             self.stdout.write(
                 f"  activities: {result.activities_created} created, {result.activities_updated} updated"
