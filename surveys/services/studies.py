@@ -55,7 +55,8 @@ class StudyLoadResult:
 class StudyYamlLoader(yaml.SafeLoader):
     """YAML with YAML 1.2's plain scalars: ``yes``, ``no``, ``on`` and ``off``
     stay strings, ``18_29`` is not the number 1829 and ``2024-01-01`` is not a
-    date, so codes need no quoting. A key repeated in one mapping is an error. Only true/false are booleans and only plain digits are integers."""
+    date, so codes need no quoting. Only true/false are booleans and only plain
+    digits are integers. A key repeated in one mapping is an error."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         # A repeated key would silently keep only its last value: refuse it.
