@@ -12,5 +12,6 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("surveys.api.urls")),
     path("", include("surveys.urls")),
 ]

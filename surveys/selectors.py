@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from typing import Any
 
-from surveys.models import Audience, Locality, QuestionnaireVersion, Study, Wave, WaveStatus
-from surveys.services.accounts import SURVEY_MANAGERS
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from surveys.definition.validate import CONSTRAINT_KEYS
+from surveys.models import (
+    Activity,
+    Audience,
+    Locality,
+    QuestionnaireVersion,
+    Study,
+    Wave,
+    WaveLocality,
+    WaveStatus,
+)
+from surveys.roles import API_CLIENTS, SURVEY_MANAGERS
 
 
 def waves_open() -> QuerySet[Wave]:
@@ -54,3 +66,85 @@ def user_is_survey_manager(user: AbstractBaseUser | AnonymousUser) -> bool:
     return bool(
         getattr(user, "is_superuser", False) or user.groups.filter(name=SURVEY_MANAGERS).exists()  # type: ignore[union-attr,attr-defined]
     )
+
+
+def user_may_enter_citizen_responses(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Survey managers and API clients may submit citizen responses on a
+    respondent's behalf (telephone interviews, paper questionnaires)."""
+    if not user.is_authenticated:
+        return False
+    return bool(
+        getattr(user, "is_superuser", False)
+        or user.groups.filter(name__in=[SURVEY_MANAGERS, API_CLIENTS]).exists()  # type: ignore[union-attr,attr-defined]
+    )
+
+
+def waves_for_api(user: AbstractBaseUser | AnonymousUser, status: str | None = None) -> QuerySet[Wave]:
+    """Waves a caller may see: open ones for everybody; any status for survey
+    managers (optionally filtered). Localities are prefetched."""
+    waves = Wave.objects.select_related("study").prefetch_related(
+        Prefetch(
+            "wave_localities",
+            queryset=WaveLocality.objects.select_related("locality").order_by("locality__code"),
+        )
+    )
+    if user_is_survey_manager(user):
+        return waves.filter(status=status) if status else waves
+    return waves.filter(status=WaveStatus.OPEN)
+
+
+def questionnaire_document(wave: Wave, audience: str) -> dict[str, Any]:
+    """The questionnaire a wave asks an audience, as clients consume it: choices
+    inlined with their scores, engaged flags and labels; constraints flattened;
+    each measured activity with its service area and kind."""
+    version = wave.version_for(audience)
+    definition = version.definition
+    activities = {
+        a.code: a for a in Activity.objects.filter(study_id=wave.study_id).select_related("service_area")
+    }
+    constraint_keys = sorted(set().union(*CONSTRAINT_KEYS.values()) - {"message"})
+    sections = []
+    for section in definition["sections"]:
+        items = []
+        for item in section["items"]:
+            out: dict[str, Any] = {
+                "code": item["code"],
+                "type": item["type"],
+                "required": item["required"],
+                "text": item["text"],
+                "hint": item.get("hint"),
+                "choices": definition["choice_lists"][item["choices"]] if "choices" in item else None,
+                "relevant": item.get("relevant"),
+                "activity": None,
+            }
+            constraint = item.get("constraint", {})
+            out.update({key: constraint.get(key) for key in constraint_keys})
+            activity = activities.get(item.get("activity", ""))
+            if activity is not None:
+                out["activity"] = {
+                    "code": activity.code,
+                    "service_area": activity.service_area.code,
+                    "kind": activity.kind,
+                    "phase": activity.phase,
+                }
+            items.append(out)
+        sections.append(
+            {
+                "code": section["code"],
+                "title": section["title"],
+                "description": section.get("description"),
+                "relevant": section.get("relevant"),
+                "items": items,
+            }
+        )
+    return {
+        "wave": wave.code,
+        "audience": audience,
+        "questionnaire": version.questionnaire.code,
+        "version": version.number,
+        "checksum": version.checksum,
+        "languages": definition["languages"],
+        "title": definition["title"],
+        "introduction": definition.get("introduction") or None,
+        "sections": sections,
+    }

@@ -1,6 +1,12 @@
 """HTML pages of the surveys app."""
 
-from django.http import HttpRequest, HttpResponse
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from surveys.selectors import waves_open
@@ -9,3 +15,17 @@ from surveys.selectors import waves_open
 def home(request: HttpRequest) -> HttpResponse:
     """The landing page: the waves open for responses."""
     return render(request, "surveys/home.html", {"waves": waves_open()})
+
+
+def locked_out(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
+    """What django-axes answers once a username is locked out from an address:
+    429 with Retry-After, as JSON on the API and as a page elsewhere."""
+    seconds = int(settings.AXES_COOLOFF_TIME * 3600)
+    headers = {"Retry-After": str(seconds)}
+    if request.path.startswith("/api/"):
+        body = {"code": "locked_out", "message": "Too many failed attempts; try again later."}
+        return JsonResponse(body, status=429, headers=headers)
+    context = {"minutes": math.ceil(seconds / 60)}
+    response = render(request, "registration/locked_out.html", context, status=429)
+    response["Retry-After"] = headers["Retry-After"]
+    return response

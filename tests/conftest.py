@@ -194,3 +194,18 @@ def celery_worker(services: Services, django_db_setup: None, django_db_blocker) 
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Throttle counters and lockouts live in the cache: start every test clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def api() -> Client:
+    """An anonymous API client speaking JSON."""
+    return Client(headers={"accept": "application/json"})

@@ -30,7 +30,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
     "surveys",
     "analytics",
 ]
@@ -45,6 +48,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees the authenticated user: locks out repeated failed logins.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "coprod.urls"
@@ -134,7 +139,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: refuses logins locked out after repeated failures.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "surveys:login"
+LOGIN_REDIRECT_URL = "surveys:official_home"
+LOGOUT_REDIRECT_URL = "surveys:home"
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failures for one
+# username from one address, further attempts are refused for the cool-off.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "surveys.views.locked_out"
 
 # --- Internationalisation ------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -159,19 +179,50 @@ STORAGES = {
 }
 
 # --- API -----------------------------------------------------------------------
+# Largest JSON body the API accepts; larger ones get 413 payload_too_large.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 256 * 1024)
+# Rates: "<number>/<second|minute|hour|day>". Anonymous submissions are limited
+# per client address and, across all clients, per wave; signed-in survey
+# managers and API clients (telephone and paper entry) are not held to them.
+THROTTLE_RATES = {
+    "submit_anon": env_str("THROTTLE_SUBMIT_ANON", "30/minute"),
+    "submit_wave": env_str("THROTTLE_SUBMIT_WAVE", "6000/minute"),
+    "token": env_str("THROTTLE_TOKEN", "10/minute"),
+    "anon": env_str("THROTTLE_ANON", "600/minute"),
+    "user": env_str("THROTTLE_USER", "100000/hour"),
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["surveys.api.parsers.LimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
+    "EXCEPTION_HANDLER": "surveys.api.errors.exception_handler",
+    # Behind N reverse proxies, the client address is the Nth from the right
+    # of X-Forwarded-For; unset, the socket address is used.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0) or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Coprod API",
-    "DESCRIPTION": "Survey waves, submissions and perception-gap reports.",
+    "DESCRIPTION": (
+        "Survey waves, questionnaires and idempotent response submission. "
+        'Errors share one shape: {"code": "...", "message": "...", "errors": {...}}. '
+        "See docs/api.md."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Security defaults that hold everywhere -------------------------------------
@@ -188,3 +239,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # type: ignore[index]

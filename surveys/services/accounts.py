@@ -11,9 +11,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
 from surveys.models import Locality, OfficialProfile, ServiceArea
-
-SURVEY_MANAGERS = "Survey managers"
-ANALYSTS = "Analysts"
+from surveys.roles import ANALYSTS, API_CLIENTS, SURVEY_MANAGERS
 
 # Survey managers administer every surveys model through the admin; analysts
 # may read them. Kept here, in one place, rather than in migrations, because
@@ -25,10 +23,11 @@ def role_groups_ensure() -> dict[str, Group]:
     """Create the role groups and give them their permissions (idempotent)."""
     managers, _ = Group.objects.get_or_create(name=SURVEY_MANAGERS)
     analysts, _ = Group.objects.get_or_create(name=ANALYSTS)
+    api_clients, _ = Group.objects.get_or_create(name=API_CLIENTS)
     app_perms = Permission.objects.filter(content_type__app_label__in=_MANAGER_APPS)
     managers.permissions.add(*app_perms)
     analysts.permissions.add(*app_perms.filter(codename__startswith="view_"))
-    return {SURVEY_MANAGERS: managers, ANALYSTS: analysts}
+    return {SURVEY_MANAGERS: managers, ANALYSTS: analysts, API_CLIENTS: api_clients}
 
 
 @dataclass
@@ -88,3 +87,19 @@ def official_ensure(
             profile.service_areas.add(area)
             result.service_areas_added.append(area.code)
     return result
+
+
+@transaction.atomic
+def api_client_ensure(*, username: str) -> tuple[User, str]:
+    """An account for software that enters citizen responses on respondents'
+    behalf (telephone, paper). It has no password (token only) and no admin
+    access. Returns the user and its API token, created if missing."""
+    from rest_framework.authtoken.models import Token
+
+    user, created = _user_ensure(username, None)
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    user.groups.add(role_groups_ensure()[API_CLIENTS])
+    token, _ = Token.objects.get_or_create(user=user)
+    return user, token.key

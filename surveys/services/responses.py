@@ -32,6 +32,7 @@ from surveys.models import (
     WaveLocality,
     WaveStatus,
 )
+from surveys.selectors import user_may_enter_citizen_responses
 from surveys.signals import response_submitted
 
 # The user model is Django's default one (settings.AUTH_USER_MODEL is not swapped).
@@ -137,6 +138,15 @@ def response_submit(
     if errors:
         raise InvalidResponse(errors)
 
+    # A signed-in caller entering a citizen response does so on a respondent's
+    # behalf; only survey managers and API clients may (not officials).
+    if (
+        audience == Audience.CITIZEN
+        and user is not None
+        and user.is_authenticated
+        and not user_may_enter_citizen_responses(user)
+    ):
+        raise SubmissionForbidden("Only survey managers and API clients enter citizen responses.")
     invitation = (
         _invitation_claim(invitation_token, wave, audience, locality.pk) if invitation_token else None
     )

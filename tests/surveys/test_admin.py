@@ -7,7 +7,6 @@ from django.test import Client
 from django.urls import reverse
 
 from surveys.models import Response, Wave
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +48,7 @@ def test_a_manager_opens_and_closes_waves_from_the_admin(manager_client: Client,
 
 def test_an_official_cannot_enter_the_admin(official_a) -> None:
     client = Client()
-    assert client.login(username=official_a.username, password=PASSWORD)
+    client.force_login(official_a)
     response = client.get(reverse("admin:surveys_response_changelist"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]

@@ -1,0 +1,47 @@
+"""Request parsing with a hard size limit (413 rather than reading a huge body)."""
+
+from __future__ import annotations
+
+import codecs
+import json
+from typing import Any
+
+from django.conf import settings
+from rest_framework import status
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.parsers import JSONParser
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+    default_detail = "The request body is too large."
+
+
+class LimitedJSONParser(JSONParser):
+    """JSON of at most settings.API_MAX_BODY_BYTES bytes.
+
+    The limit holds whether or not the client sent Content-Length: at most one
+    byte more than the limit is ever read.
+    """
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        limit = settings.API_MAX_BODY_BYTES
+        request = (parser_context or {}).get("request")
+        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            text = codecs.decode(raw, encoding)
+            return json.loads(text, parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ParseError(f"Malformed JSON: {exc}") from exc
+
+
+def _reject_constant(name: str) -> None:
+    # NaN and Infinity are not JSON; accepting them would store non-standard data.
+    raise ValueError(f"{name} is not valid JSON")

@@ -1,0 +1,198 @@
+"""The submission API (v1): waves, questionnaires, responses, tokens.
+
+Views parse and authorise, call one selector or service, and serialise.
+Domain errors become HTTP in surveys.api.errors, in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import NotAuthenticated, NotFound, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
+
+from surveys.api.errors import error_body
+from surveys.api.serializers import (
+    ErrorSerializer,
+    QuestionnaireSerializer,
+    SubmissionResultSerializer,
+    SubmissionSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+    WaveSerializer,
+)
+from surveys.api.throttling import SubmitAnonThrottle, SubmitWaveThrottle, TokenThrottle
+from surveys.models import Audience, Wave, WaveStatus
+from surveys.selectors import questionnaire_document, waves_for_api
+from surveys.services.responses import response_submit
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+NOT_FOUND = _error("not_found: no such wave (or not visible to you).")
+
+
+def _visible_wave(request: Request, code: str) -> Wave:
+    wave = waves_for_api(request.user).filter(code=code).first()
+    if wave is None:
+        raise NotFound(f"No open wave '{code}'.")
+    return wave
+
+
+class WaveListApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="waves_list",
+        summary="Open waves",
+        description=(
+            "Waves open for responses, with their localities, dates and suppression thresholds. "
+            "Survey managers see waves of every status and may filter with ?status=."
+        ),
+        parameters=[OpenApiParameter("status", str, enum=WaveStatus.values, required=False)],
+        responses={200: WaveSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        status_filter = request.query_params.get("status")
+        if status_filter and status_filter not in WaveStatus.values:
+            raise ValidationError({"status": [f"Must be one of: {', '.join(WaveStatus.values)}."]})
+        waves = waves_for_api(request.user, status=status_filter).order_by("code")
+        return Response(WaveSerializer(waves, many=True).data)
+
+
+class WaveDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="waves_retrieve",
+        summary="One wave",
+        responses={200: WaveSerializer, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, wave: str) -> Response:
+        return Response(WaveSerializer(_visible_wave(request, wave)).data)
+
+
+class WaveQuestionnaireApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="waves_questionnaire",
+        summary="The questionnaire a wave asks an audience",
+        description=(
+            "Sections and items with code, type, required, choices (code, score, engaged, "
+            "labels per language), min/max and other constraints, the activity an item "
+            "measures (with its service area and kind) and relevance rules. See "
+            "docs/questionnaire-format.md for the meaning of each field."
+        ),
+        parameters=[OpenApiParameter("audience", str, OpenApiParameter.PATH, enum=Audience.values)],
+        responses={200: QuestionnaireSerializer, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, wave: str, audience: str) -> Response:
+        if audience not in Audience.values:
+            raise NotFound(f"Audience must be one of: {', '.join(Audience.values)}.")
+        return Response(questionnaire_document(_visible_wave(request, wave), audience))
+
+
+class ResponseSubmitApi(APIView):
+    permission_classes = [AllowAny]
+    throttle_classes = [SubmitAnonThrottle, SubmitWaveThrottle, UserRateThrottle]
+
+    @extend_schema(
+        operation_id="responses_submit",
+        summary="Submit a response",
+        description=(
+            "Validates the answers against the wave's questionnaire and stores them in one "
+            "transaction. Idempotent on submission_id: the same payload again returns 200 with "
+            "the same body. Officials authenticate (token or session) and may only answer for "
+            "their localities; a new submission_id supersedes their earlier answer. Anonymous "
+            "submissions are throttled per client and per wave; survey managers and API "
+            "clients may enter citizen responses on respondents' behalf without those limits."
+        ),
+        request=SubmissionSerializer,
+        responses={
+            201: SubmissionResultSerializer,
+            200: OpenApiResponse(SubmissionResultSerializer, description="A safe retry."),
+            400: _error(
+                "invalid_response (errors per field, answers as answers.<item>), "
+                "unknown_locality, invitation_invalid, malformed_json."
+            ),
+            401: _error("not_authenticated: an official response needs a signed-in official."),
+            403: _error(
+                "forbidden: wrong audience for the invitation or caller, "
+                "or a locality the official is not bound to."
+            ),
+            404: NOT_FOUND,
+            409: _error("wave_not_open, invitation_used, submission_conflict."),
+            413: _error("payload_too_large."),
+            415: _error("unsupported_media_type: send application/json."),
+            429: _error("throttled; see the Retry-After header."),
+        },
+    )
+    def post(self, request: Request, wave: str) -> Response:
+        target = Wave.objects.select_related("citizen_version", "official_version").filter(code=wave).first()
+        if target is None:
+            raise NotFound(f"No wave '{wave}'.")
+        serializer = SubmissionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data: dict[str, Any] = serializer.validated_data
+        if data["audience"] == Audience.OFFICIAL and not request.user.is_authenticated:
+            raise NotAuthenticated("Officials must sign in (session or token) to submit.")
+        result = response_submit(
+            wave=target,
+            submission_id=data["submission_id"],
+            audience=data["audience"],
+            locality_code=data["locality"],
+            language=data["language"],
+            answers=data["answers"],
+            invitation_token=data.get("invitation") or None,
+            user=request.user if request.user.is_authenticated else None,
+        )
+        return Response(
+            SubmissionResultSerializer(result.response).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+class AuthTokenApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes = [TokenThrottle]
+
+    @extend_schema(
+        operation_id="auth_token",
+        summary="Exchange a username and password for an API token",
+        description=(
+            "Send the token as `Authorization: Token <token>`. Repeated failures lock the "
+            "username out from that address for a while (django-axes)."
+        ),
+        request=TokenRequestSerializer,
+        responses={
+            200: TokenSerializer,
+            400: _error("invalid_credentials."),
+            429: _error("throttled, or locked_out after too many failed attempts."),
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        # A locked-out username gets None here; django-axes' middleware then
+        # replaces this response with 429 locked_out (surveys.views.locked_out).
+        user = authenticate(request._request, **serializer.validated_data)
+        if user is None or not user.is_active:
+            return Response(
+                error_body("invalid_credentials", "Unknown username or wrong password."),
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
