@@ -387,6 +387,45 @@ class Response(models.Model):
         return self.receipt
 
 
+class Draft(TimeStamped):
+    """Answers in progress, kept server-side while a respondent moves between pages.
+
+    Identified by the browser session and, on request, by a resume code (only
+    its hash is stored). ``submission_id`` is fixed when the draft starts, so
+    submitting twice (a double click, a retried request) stores one response.
+    """
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="drafts")
+    audience = models.CharField(max_length=16, choices=Audience.choices)
+    locality = models.ForeignKey(Locality, on_delete=models.CASCADE, related_name="drafts")
+    language = models.CharField(max_length=8)
+    answers = models.JSONField(default=dict)
+    submission_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    invitation = models.ForeignKey(
+        Invitation, null=True, blank=True, on_delete=models.CASCADE, related_name="drafts"
+    )
+    respondent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="drafts"
+    )
+    resume_code_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    response = models.OneToOneField(
+        Response, null=True, blank=True, on_delete=models.SET_NULL, related_name="draft"
+    )
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(audience__in=Audience.values), name="draft_audience_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"draft {self.pk} ({self.wave.code}/{self.locality.code})"
+
+    @property
+    def submitted(self) -> bool:
+        return self.response_id is not None
+
+
 class OfficialProfile(TimeStamped):
     """A user who answers the officials' questionnaire for some localities."""
 

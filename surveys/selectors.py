@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -12,7 +14,9 @@ from surveys.models import (
     Activity,
     Audience,
     Locality,
+    OfficialProfile,
     QuestionnaireVersion,
+    Response,
     Study,
     Wave,
     WaveLocality,
@@ -148,3 +152,57 @@ def questionnaire_document(wave: Wave, audience: str) -> dict[str, Any]:
         "introduction": definition.get("introduction") or None,
         "sections": sections,
     }
+
+
+@dataclass(frozen=True)
+class OfficialAssignment:
+    """An open wave and one of the official's localities in it, with their current answer."""
+
+    wave: Wave
+    locality: Locality
+    answered_at: datetime | None
+    receipt: str | None
+
+
+def official_assignments(user: AbstractBaseUser | AnonymousUser) -> list[OfficialAssignment]:
+    """Every (open wave, locality) the official answers for, with their current response."""
+    if not user.is_authenticated:
+        return []
+    localities = list(Locality.objects.filter(officials__user_id=user.pk).order_by("code"))
+    if not localities:
+        return []
+    pairs = (
+        WaveLocality.objects.filter(wave__status=WaveStatus.OPEN, locality__in=localities)
+        .select_related("wave", "locality")
+        .order_by("wave__code", "locality__code")
+    )
+    current = {
+        (r.wave_id, r.locality_id): r
+        for r in Response.objects.filter(respondent=user, is_current=True, audience=Audience.OFFICIAL)  # type: ignore[misc]
+    }
+    out = []
+    for pair in pairs:
+        response = current.get((pair.wave_id, pair.locality_id))
+        out.append(
+            OfficialAssignment(
+                wave=pair.wave,
+                locality=pair.locality,
+                answered_at=response.submitted_at if response else None,
+                receipt=response.receipt if response else None,
+            )
+        )
+    return out
+
+
+def official_current_answers(user: AbstractBaseUser, wave: Wave, locality: Locality) -> dict[str, Any] | None:
+    response = Response.objects.filter(
+        respondent=user,
+        wave=wave,
+        locality=locality,
+        is_current=True,  # type: ignore[misc]
+    ).first()
+    return dict(response.answers) if response else None
+
+
+def user_is_official(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return user.is_authenticated and OfficialProfile.objects.filter(user=user).exists()  # type: ignore[misc]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from django.utils.translation import get_language
@@ -35,12 +35,15 @@ def visible_items(definition: Mapping[str, Any], answers: Mapping[str, Any]) -> 
     ]
 
 
-def answers_validate(definition: Mapping[str, Any], answers: object) -> AnswerErrors:
+def answers_validate(
+    definition: Mapping[str, Any], answers: object, *, only: Collection[str] | None = None
+) -> AnswerErrors:
     """Every problem with ``answers``, keyed ``answers.<item code>``; empty when valid.
 
     Checks: unknown items, answers to items hidden by a relevance rule,
     required items left empty, value types, choice codes, ranges, lengths
     and patterns. Unanswered optional items may be omitted or null.
+    ``only`` restricts the checks to those items (one page of a web form).
     """
     if not isinstance(answers, Mapping):
         return {"answers": [_("Expected an object mapping item codes to answers.")]}
@@ -49,10 +52,13 @@ def answers_validate(definition: Mapping[str, Any], answers: object) -> AnswerEr
     shown = {item["code"] for item in visible_items(definition, answers)}
     lists = definition["choice_lists"]
 
-    for code in answers:
-        if code not in items:
-            errors[f"answers.{code}"] = [_("Unknown item.")]
+    if only is None:
+        for code in answers:
+            if code not in items:
+                errors[f"answers.{code}"] = [_("Unknown item.")]
     for code, item in items.items():
+        if only is not None and code not in only:
+            continue
         value = answers.get(code)
         key = f"answers.{code}"
         if code not in shown:

@@ -53,14 +53,14 @@ def token_hash(token: str) -> str:
 
 
 def payload_hash(
-    *, audience: str, locality_code: str, language: str, answers: Any, invitation_token: str | None
+    *, audience: str, locality_code: str, language: str, answers: Any, invitation_hash: str | None
 ) -> str:
     payload = {
         "audience": audience,
         "locality": locality_code,
         "language": language,
         "answers": answers,
-        "invitation": token_hash(invitation_token) if invitation_token else None,
+        "invitation": invitation_hash,
     }
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -92,9 +92,13 @@ def response_submit(
     language: str,
     answers: Any,
     invitation_token: str | None = None,
+    invitation: Invitation | None = None,
     user: UserLike = None,
 ) -> SubmitResult:
     """Validate a response against the wave's questionnaire and save it.
+
+    An invitation comes as the token a client holds (``invitation_token``) or,
+    from the web forms, as the Invitation the token was exchanged for.
 
     Idempotent on ``submission_id``: the same payload again returns the stored
     response with ``created=False``; a different payload raises
@@ -106,12 +110,13 @@ def response_submit(
     InvitationUsed, SubmissionForbidden, SubmissionConflict. Nothing is saved
     when it raises.
     """
+    invitation_hash = token_hash(invitation_token) if invitation_token else _hash_of(invitation)
     fingerprint = payload_hash(
         audience=audience,
         locality_code=locality_code,
         language=language,
         answers=answers,
-        invitation_token=invitation_token,
+        invitation_hash=invitation_hash,
     )
     existing = Response.objects.filter(submission_id=submission_id).first()
     if existing is not None:
@@ -147,9 +152,7 @@ def response_submit(
         and not user_may_enter_citizen_responses(user)
     ):
         raise SubmissionForbidden("Only survey managers and API clients enter citizen responses.")
-    invitation = (
-        _invitation_claim(invitation_token, wave, audience, locality.pk) if invitation_token else None
-    )
+    claimed = _invitation_claim(invitation_hash, wave, audience, locality.pk) if invitation_hash else None
     respondent = None
     if audience == Audience.OFFICIAL:
         respondent = _official_for(user, locality.pk)
@@ -170,7 +173,7 @@ def response_submit(
         submission_id=submission_id,
         payload_hash=fingerprint,
         receipt=receipt_generate(),
-        invitation=invitation,
+        invitation=claimed,
         respondent=respondent,
         submitted_by=user if isinstance(user, User) and respondent is None else None,
     )
@@ -203,8 +206,12 @@ def _replayed(existing: Response, wave: Wave, fingerprint: str) -> SubmitResult:
     return SubmitResult(response=existing, created=False)
 
 
-def _invitation_claim(token: str, wave: Wave, audience: str, locality_id: int) -> Invitation:
-    invitation = Invitation.objects.select_for_update().filter(token_hash=token_hash(token)).first()
+def _hash_of(invitation: Invitation | None) -> str | None:
+    return invitation.token_hash if invitation is not None else None
+
+
+def _invitation_claim(digest: str, wave: Wave, audience: str, locality_id: int) -> Invitation:
+    invitation = Invitation.objects.select_for_update().filter(token_hash=digest).first()
     if invitation is None:
         raise InvitationInvalid()
     if (

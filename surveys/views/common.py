@@ -1,4 +1,4 @@
-"""HTML pages of the surveys app."""
+"""Pages shared by every visitor: the landing page and the login lockout page."""
 
 from __future__ import annotations
 

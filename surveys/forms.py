@@ -1,0 +1,189 @@
+"""Web forms for questionnaire pages.
+
+A page is one section of the questionnaire. This module turns posted form
+fields into answer values (the same JSON values the API takes) and builds
+what the templates show for each question. Validation is not done here: it
+is ``surveys.definition.answers``, the one validator web and API share.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.http import QueryDict
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from surveys.definition.validate import CHOICE_TYPES, NUMERIC_TYPES
+
+
+def translate(text: Mapping[str, str] | None, languages: list[str]) -> str:
+    """A questionnaire text in the active language, else the questionnaire's first language."""
+    if not text:
+        return ""
+    language = (get_language() or "").split("-")[0]
+    return text.get(language) or text.get(languages[0]) or next(iter(text.values()), "")
+
+
+def _number(raw: str) -> Any:
+    """A typed number as JSON: int when whole, float otherwise; a decimal comma
+    is accepted. Anything else stays text, for the validator to name."""
+    cleaned = raw.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    if cleaned == "":
+        return None
+    try:
+        value = float(cleaned)
+    except ValueError:
+        return raw.strip()
+    return int(value) if value.is_integer() and "." not in cleaned and "e" not in cleaned.lower() else value
+
+
+def answers_from_post(section: Mapping[str, Any], data: QueryDict) -> dict[str, Any]:
+    """The answers to one page's items as posted (unanswered items as None)."""
+    answers: dict[str, Any] = {}
+    for item in section["items"]:
+        code, kind = item["code"], item["type"]
+        if kind == "multiple_choice":
+            answers[code] = data.getlist(code) or None
+        elif kind in NUMERIC_TYPES:
+            answers[code] = _number(data.get(code, ""))
+        elif kind == "text":
+            answers[code] = data.get(code, "").strip() or None
+        else:
+            answers[code] = data.get(code) or None
+    return answers
+
+
+@dataclass
+class Choice:
+    code: str
+    label: str
+    checked: bool
+
+
+@dataclass
+class Question:
+    """One question as the page template shows it."""
+
+    code: str
+    type: str
+    text: str
+    hint: str
+    required: bool
+    value: Any
+    errors: list[str]
+    choices: list[Choice] = field(default_factory=list)
+    attrs: dict[str, str] = field(default_factory=dict)
+    relevant_json: str = ""
+
+    @property
+    def is_choice(self) -> bool:
+        return self.type in CHOICE_TYPES
+
+    @property
+    def multiple(self) -> bool:
+        return self.type == "multiple_choice"
+
+    @property
+    def display_value(self) -> str:
+        """The answer as the review page shows it."""
+        if self.is_choice:
+            return ", ".join(c.label for c in self.choices if c.checked)
+        if self.value is None:
+            return ""
+        return f"{self.value} %" if self.type == "percent" else str(self.value)
+
+
+def questions_for(
+    section: Mapping[str, Any],
+    definition: Mapping[str, Any],
+    answers: Mapping[str, Any],
+    errors: Mapping[str, list[str]],
+    on_page: set[str] | None = None,
+) -> list[Question]:
+    """The page's questions with their current answers and errors.
+
+    ``on_page`` are the item codes shown together; a relevance rule that only
+    refers to them is handed to the browser (data-relevant) so the question
+    can appear or disappear as the respondent answers.
+    """
+    languages = definition["languages"]
+    lists = definition["choice_lists"]
+    on_page = on_page or set()
+    questions = []
+    for item in section["items"]:
+        code = item["code"]
+        value = answers.get(code)
+        question = Question(
+            code=code,
+            type=item["type"],
+            text=translate(item["text"], languages),
+            hint=translate(item.get("hint"), languages),
+            required=item.get("required", False),
+            value=value,
+            errors=list(errors.get(f"answers.{code}", [])),
+        )
+        if question.is_choice:
+            chosen = value if isinstance(value, list) else [value]
+            question.choices = [
+                Choice(c["code"], translate(c["label"], languages), c["code"] in chosen)
+                for c in lists[item["choices"]]
+            ]
+        question.attrs = _input_attrs(item)
+        rule = item.get("relevant")
+        if rule and _refers_only_to(rule, on_page):
+            question.relevant_json = json.dumps(rule, separators=(",", ":"))
+        questions.append(question)
+    return questions
+
+
+def _input_attrs(item: Mapping[str, Any]) -> dict[str, str]:
+    constraint = item.get("constraint", {})
+    attrs: dict[str, str] = {}
+    if item["type"] in NUMERIC_TYPES:
+        low = constraint.get("min", 0 if item["type"] == "percent" else None)
+        high = constraint.get("max", 100 if item["type"] == "percent" else None)
+        if low is not None:
+            attrs["min"] = str(low)
+        if high is not None:
+            attrs["max"] = str(high)
+        integer = constraint.get("integer")
+        attrs["inputmode"] = "numeric" if integer else "decimal"
+        attrs["step"] = "1" if integer else "any"
+    if item["type"] == "text" and "max_length" in constraint:
+        attrs["maxlength"] = str(constraint["max_length"])
+    return attrs
+
+
+def _refers_only_to(rule: Mapping[str, Any], codes: set[str]) -> bool:
+    if "item" in rule:
+        return rule["item"] in codes
+    children = rule.get("all") or rule.get("any") or [rule.get("not")]
+    return all(child is not None and _refers_only_to(child, codes) for child in children)
+
+
+class StartForm(forms.Form):
+    """The first page of an open wave link: where the citizen lives."""
+
+    locality = forms.ChoiceField(
+        label=_("Where do you live?"),
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose where you live.")},
+    )
+
+    def __init__(self, *args: Any, localities: list[tuple[str, str]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["locality"].choices = localities  # type: ignore[attr-defined]
+
+
+class ResumeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Resume code"),
+        max_length=20,
+        help_text=_("The code you were shown when you saved your answers, e.g. 7KQ2-M9XD-4HTR."),
+        error_messages={"required": _("Enter your resume code.")},
+    )

@@ -1,0 +1,157 @@
+"""Answers in progress on the web forms: start, save page by page, resume, submit."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from surveys.definition.answers import clean_answers, is_unanswered
+from surveys.errors import (
+    InvitationInvalid,
+    InvitationUsed,
+    SubmissionForbidden,
+    UnknownLocality,
+    WaveNotOpen,
+)
+from surveys.models import Audience, Draft, Invitation, OfficialProfile, Response, Wave, WaveLocality
+from surveys.services.responses import (
+    RECEIPT_ALPHABET,
+    SubmitResult,
+    response_submit,
+    token_hash,
+    wave_accepts_responses,
+)
+
+
+def resume_code_generate() -> str:
+    raw = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def resume_code_normalise(code: str) -> str:
+    """Codes are read back by people: ignore case, spaces and dashes; O means 0, I and L mean 1."""
+    cleaned = "".join(ch for ch in code.upper() if ch.isalnum())
+    cleaned = cleaned.translate(str.maketrans("OIL", "011"))
+    return f"{cleaned[:4]}-{cleaned[4:8]}-{cleaned[8:]}" if len(cleaned) == 12 else cleaned
+
+
+def invitation_for_token(token: str) -> Invitation:
+    """The unused invitation behind a token. Raises InvitationInvalid, InvitationUsed, WaveNotOpen."""
+    invitation = (
+        Invitation.objects.select_related("wave", "locality").filter(token_hash=token_hash(token)).first()
+    )
+    if invitation is None:
+        raise InvitationInvalid()
+    if invitation.used_at is not None:
+        raise InvitationUsed()
+    if not wave_accepts_responses(invitation.wave):
+        raise WaveNotOpen()
+    return invitation
+
+
+@transaction.atomic
+def draft_start(
+    *,
+    wave: Wave,
+    audience: str,
+    locality_code: str,
+    language: str,
+    invitation: Invitation | None = None,
+    user: User | None = None,
+    answers: dict[str, Any] | None = None,
+) -> Draft:
+    """Begin answering. Officials must be bound to the locality; their earlier
+    answer (if any) may be passed as ``answers`` to edit it.
+    Raises WaveNotOpen, UnknownLocality, SubmissionForbidden."""
+    if not wave_accepts_responses(wave):
+        raise WaveNotOpen()
+    wave_locality = (
+        WaveLocality.objects.select_related("locality")
+        .filter(wave=wave, locality__code=locality_code)
+        .first()
+    )
+    if wave_locality is None:
+        raise UnknownLocality(f"Locality '{locality_code}' is not part of wave '{wave.code}'.")
+    if audience == Audience.OFFICIAL and (
+        user is None
+        or not OfficialProfile.objects.filter(user=user, localities=wave_locality.locality).exists()
+    ):
+        raise SubmissionForbidden("You are not an official of this locality.")
+    return Draft.objects.create(
+        wave=wave,
+        audience=audience,
+        locality=wave_locality.locality,
+        language=language,
+        invitation=invitation,
+        respondent=user if audience == Audience.OFFICIAL else None,
+        answers=answers or {},
+    )
+
+
+def draft_save(*, draft: Draft, answers: dict[str, Any], language: str) -> Draft:
+    """Merge one page's answers into the draft (an empty answer clears the item).
+    Saved unvalidated: what the respondent typed is never thrown away."""
+    merged = dict(draft.answers)
+    for code, value in answers.items():
+        if is_unanswered(value):
+            merged.pop(code, None)
+        else:
+            merged[code] = value
+    draft.answers = merged
+    draft.language = language
+    draft.save(update_fields=["answers", "language", "updated_at"])
+    return draft
+
+
+@transaction.atomic
+def draft_resume_code_issue(*, draft: Draft) -> str:
+    """A new resume code for the draft (replacing any earlier one); shown once."""
+    while True:
+        code = resume_code_generate()
+        digest = token_hash(code)
+        if not Draft.objects.filter(resume_code_hash=digest).exists():
+            break
+    draft.resume_code_hash = digest
+    draft.save(update_fields=["resume_code_hash", "updated_at"])
+    return code
+
+
+def draft_for_resume_code(*, wave: Wave, code: str) -> Draft | None:
+    digest = token_hash(resume_code_normalise(code))
+    return Draft.objects.filter(wave=wave, resume_code_hash=digest, response__isnull=True).first()
+
+
+@dataclass(frozen=True)
+class DraftSubmitted:
+    draft: Draft
+    response: Response
+    created: bool
+
+
+@transaction.atomic
+def draft_submit(*, draft: Draft, user: User | None = None) -> DraftSubmitted:
+    """Submit the draft through response_submit, with the draft's fixed
+    submission_id, so a second click stores nothing new. Answers to items
+    the respondent's own later answers made irrelevant are dropped.
+    Raises what response_submit raises."""
+    locked = Draft.objects.select_for_update().get(pk=draft.pk)
+    version = locked.wave.version_for(locked.audience)
+    result: SubmitResult = response_submit(
+        wave=locked.wave,
+        submission_id=locked.submission_id,
+        audience=locked.audience,
+        locality_code=locked.locality.code,
+        language=locked.language,
+        answers=clean_answers(version.definition, locked.answers),
+        invitation=locked.invitation,
+        user=user if locked.audience == Audience.OFFICIAL else None,
+    )
+    if locked.response_id != result.response.pk:
+        locked.response = result.response
+        locked.resume_code_hash = None
+        locked.save(update_fields=["response", "resume_code_hash", "updated_at"])
+    return DraftSubmitted(draft=locked, response=result.response, created=result.created)

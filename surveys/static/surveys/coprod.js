@@ -1,0 +1,103 @@
+/* Coprod: progressive enhancement of the questionnaire pages.
+   Everything works without this file; it only
+   - moves focus to the error summary so screen readers announce it,
+   - shows and hides questions as relevance rules change on the same page,
+   - keeps what was typed on a page across an accidental reload (sessionStorage). */
+(function () {
+  "use strict";
+
+  function answers(form) {
+    var values = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.name === "csrfmiddlewaretoken" || el.name === "action") return;
+      if (el.type === "checkbox") {
+        values[el.name] = values[el.name] || [];
+        if (el.checked) values[el.name].push(el.value);
+      } else if (el.type === "radio") {
+        if (el.checked) values[el.name] = el.value;
+      } else if (el.value.trim() !== "") {
+        var n = Number(el.value.replace(",", "."));
+        values[el.name] = el.inputMode === "numeric" || el.inputMode === "decimal" ? (isNaN(n) ? el.value : n) : el.value;
+      }
+    });
+    return values;
+  }
+
+  function answered(v) {
+    return v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0);
+  }
+
+  /* The same semantics as surveys/definition/relevance.py. */
+  function holds(rule, values) {
+    if (rule.all) return rule.all.every(function (r) { return holds(r, values); });
+    if (rule.any) return rule.any.some(function (r) { return holds(r, values); });
+    if (rule.not) return !holds(rule.not, values);
+    var v = values[rule.item];
+    if ("answered" in rule) return answered(v) === rule.answered;
+    if (!answered(v)) return false;
+    if ("equals" in rule) return v === rule.equals;
+    if ("not_equals" in rule) return v !== rule.not_equals;
+    if ("in" in rule) return rule.in.indexOf(v) !== -1;
+    if ("not_in" in rule) return rule.not_in.indexOf(v) === -1;
+    if ("includes" in rule) return Array.isArray(v) && v.indexOf(rule.includes) !== -1;
+    if (typeof v !== "number") return false;
+    if ("gt" in rule) return v > rule.gt;
+    if ("gte" in rule) return v >= rule.gte;
+    if ("lt" in rule) return v < rule.lt;
+    if ("lte" in rule) return v <= rule.lte;
+    return true;
+  }
+
+  function applyRelevance(form) {
+    var values = answers(form);
+    form.querySelectorAll("[data-relevant]").forEach(function (q) {
+      q.hidden = !holds(JSON.parse(q.getAttribute("data-relevant")), values);
+    });
+  }
+
+  function restore(form, key) {
+    var saved;
+    try { saved = JSON.parse(window.sessionStorage.getItem(key) || "null"); } catch (e) { return; }
+    if (!saved) return;
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || !(el.name in saved)) return;
+      var v = saved[el.name];
+      if (el.type === "checkbox") el.checked = Array.isArray(v) && v.indexOf(el.value) !== -1;
+      else if (el.type === "radio") el.checked = v === el.value;
+      else if (el.name !== "csrfmiddlewaretoken") el.value = v;
+    });
+  }
+
+  function store(form, key) {
+    var state = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.name === "csrfmiddlewaretoken" || el.name === "action") return;
+      if (el.type === "checkbox") {
+        state[el.name] = state[el.name] || [];
+        if (el.checked) state[el.name].push(el.value);
+      } else if (el.type === "radio") {
+        if (el.checked) state[el.name] = el.value;
+        else if (!(el.name in state)) state[el.name] = null;
+      } else {
+        state[el.name] = el.value;
+      }
+    });
+    try { window.sessionStorage.setItem(key, JSON.stringify(state)); } catch (e) { /* storage full or off */ }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var summary = document.getElementById("error-summary");
+    if (summary) summary.focus();
+
+    document.querySelectorAll("form.questionnaire").forEach(function (form) {
+      var key = "coprod:" + form.getAttribute("data-draft-key");
+      if (!summary) restore(form, key);
+      applyRelevance(form);
+      form.addEventListener("change", function () { applyRelevance(form); store(form, key); });
+      form.addEventListener("input", function () { store(form, key); });
+      form.addEventListener("submit", function () {
+        try { window.sessionStorage.removeItem(key); } catch (e) { /* ignore */ }
+      });
+    });
+  });
+})();

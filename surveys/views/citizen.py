@@ -1,0 +1,156 @@
+"""The citizens' way in: an open wave link, an invitation link, a resume code."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from surveys.errors import InvitationInvalid, InvitationUsed, SurveysError, WaveNotOpen
+from surveys.forms import ResumeForm, StartForm
+from surveys.models import Audience, Wave
+from surveys.selectors import wave_get, wave_localities
+from surveys.services.drafts import draft_for_resume_code, draft_start, invitation_for_token
+from surveys.services.responses import wave_accepts_responses
+from surveys.views import journey as j
+
+# Resume codes are 60-bit secrets; this only keeps guessing from being cheap.
+RESUME_ATTEMPTS_PER_HOUR = 20
+
+
+def _journey(code: str) -> j.Journey:
+    wave = wave_get(code)
+    if wave is None:
+        raise Http404("No such survey.")
+    return j.Journey(wave=wave, audience=Audience.CITIZEN)
+
+
+def _language(wave: Wave) -> str:
+    return j._language(wave.citizen_version.definition)
+
+
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest, wave: str) -> HttpResponse:
+    """The open wave link /w/<wave>/: choose a locality and begin (or continue)."""
+    journey = _journey(wave)
+    if not wave_accepts_responses(journey.wave):
+        return j.wave_unavailable(request, journey.wave)
+    existing = journey.draft(request)
+    localities = [(loc.code, loc.name) for loc in wave_localities(journey.wave)]
+    initial = {"locality": localities[0][0]} if len(localities) == 1 else {}
+    form = StartForm(request.POST or None, localities=localities, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        draft = draft_start(
+            wave=journey.wave,
+            audience=Audience.CITIZEN,
+            locality_code=form.cleaned_data["locality"],
+            language=_language(journey.wave),
+        )
+        journey.remember(request, draft)
+        return HttpResponseRedirect(journey.url("page", number=1))
+    definition = journey.wave.citizen_version.definition
+    return render(
+        request,
+        "surveys/start.html",
+        {
+            "journey": journey,
+            "form": form,
+            "title": j.translate(definition["title"], definition["languages"]),
+            "introduction": j.translate(definition.get("introduction"), definition["languages"]),
+            "existing": existing,
+            "continue_url": _continue_url(journey, existing) if existing else None,
+        },
+    )
+
+
+def _continue_url(journey: j.Journey, draft) -> str:  # type: ignore[no-untyped-def]
+    if draft.submitted:
+        return journey.url("done")
+    number = j.first_open_page(draft)
+    return journey.url("page", number=number) if number else journey.url("review")
+
+
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """The invitation link /i/<token>/: exchanged for a session on first visit,
+    so the token never appears in later URLs or Referer headers."""
+    try:
+        found = invitation_for_token(token)
+    except InvitationInvalid:
+        response = j.unavailable(request, "invitation_invalid", status=404)
+    except InvitationUsed:
+        response = j.unavailable(request, "invitation_used", status=410)
+    except WaveNotOpen:
+        response = j.unavailable(request, "not_open")
+    else:
+        if found.audience == Audience.OFFICIAL:
+            response = HttpResponseRedirect("/official/")
+        else:
+            journey = j.Journey(wave=found.wave, audience=Audience.CITIZEN)
+            current = journey.draft(request)
+            if current is None or current.invitation_id != found.pk or current.submitted:
+                try:
+                    current = draft_start(
+                        wave=found.wave,
+                        audience=Audience.CITIZEN,
+                        locality_code=found.locality.code,
+                        language=_language(found.wave),
+                        invitation=found,
+                    )
+                except SurveysError:
+                    return j.unavailable(request, "not_open")
+                journey.remember(request, current)
+            response = HttpResponseRedirect(_continue_url(journey, current))
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def resume(request: HttpRequest, wave: str) -> HttpResponse:
+    """Continue answering on another device (or after the session expired) with a resume code."""
+    journey = _journey(wave)
+    if not wave_accepts_responses(journey.wave):
+        return j.wave_unavailable(request, journey.wave)
+    form = ResumeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        key = f"coprod:resume-attempts:{request.META.get('REMOTE_ADDR', '')}"
+        attempts = cache.get_or_set(key, 0, 3600) or 0
+        cache.incr(key)
+        draft = None
+        if attempts < RESUME_ATTEMPTS_PER_HOUR:
+            draft = draft_for_resume_code(wave=journey.wave, code=form.cleaned_data["code"])
+        if draft is not None:
+            journey.remember(request, draft)
+            return HttpResponseRedirect(_continue_url(journey, draft))
+        form.add_error(
+            "code",
+            _("Too many attempts; please try again in an hour.")
+            if attempts >= RESUME_ATTEMPTS_PER_HOUR
+            else _("We could not find answers saved under this code. Check the code and try again."),
+        )
+    return render(request, "surveys/resume.html", {"journey": journey, "form": form})
+
+
+def page(request: HttpRequest, wave: str, number: int) -> HttpResponse:
+    return j.page(request, _journey(wave), number)
+
+
+def review(request: HttpRequest, wave: str) -> HttpResponse:
+    return j.review(request, _journey(wave))
+
+
+def done(request: HttpRequest, wave: str) -> HttpResponse:
+    return j.done(request, _journey(wave))
+
+
+def saved(request: HttpRequest, wave: str) -> HttpResponse:
+    return j.saved(request, _journey(wave))
+
+
+@require_http_methods(["POST"])
+def restart(request: HttpRequest, wave: str) -> HttpResponse:
+    """Forget this browser's draft (a shared computer: the next person starts afresh)."""
+    journey = _journey(wave)
+    request.session.pop(journey.session_key, None)
+    return HttpResponseRedirect(journey.url("start"))

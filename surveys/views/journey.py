@@ -1,0 +1,340 @@
+"""The questionnaire journey, page by page, for citizens and officials alike.
+
+One section per page, back and next, relevance rules, errors beside each
+question and in a summary, a review page, submit, a receipt. Answers are
+saved server-side on every page (a Draft), so leaving, reloading or coming
+back later with a resume code never loses them. Works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from surveys.definition.answers import answers_validate, clean_answers, visible_items
+from surveys.definition.relevance import rule_holds
+from surveys.errors import InvalidResponse, InvitationUsed, SurveysError, WaveNotOpen
+from surveys.forms import Question, answers_from_post, questions_for, translate
+from surveys.models import Audience, Draft, Wave
+from surveys.services.drafts import draft_resume_code_issue, draft_save, draft_submit
+
+SAVED_CODE_KEY = "coprod:resume-code"
+
+
+@dataclass(frozen=True)
+class Journey:
+    """Where a respondent's draft lives in the session and which URLs serve it."""
+
+    wave: Wave
+    audience: str
+    locality_code: str = ""  # officials answer per locality; citizens choose theirs in the draft
+    user: Any = None  # the signed-in official, whose drafts follow them from device to device
+
+    @property
+    def session_key(self) -> str:
+        if self.audience == Audience.OFFICIAL:
+            return f"coprod:draft:official:{self.wave.code}:{self.locality_code}"
+        return f"coprod:draft:citizen:{self.wave.code}"
+
+    @property
+    def start_url(self) -> str:
+        if self.audience == Audience.OFFICIAL:
+            return reverse("surveys:official_home")
+        return reverse("surveys:start", kwargs={"wave": self.wave.code})
+
+    def url(self, name: str, **kwargs: Any) -> str:
+        if name == "start":
+            return self.start_url
+        if self.audience == Audience.OFFICIAL:
+            return reverse(
+                f"surveys:official_{name}",
+                kwargs={"wave": self.wave.code, "locality": self.locality_code, **kwargs},
+            )
+        return reverse(f"surveys:{name}", kwargs={"wave": self.wave.code, **kwargs})
+
+    def draft(self, request: HttpRequest) -> Draft | None:
+        drafts = Draft.objects.select_related("wave", "locality", "response").filter(
+            wave=self.wave, audience=self.audience
+        )
+        draft_id = request.session.get(self.session_key)
+        if draft_id is not None:
+            return drafts.filter(pk=draft_id).first()
+        if self.audience == Audience.OFFICIAL and self.user is not None:
+            return drafts.filter(
+                respondent=self.user, locality__code=self.locality_code, response__isnull=True
+            ).first()
+        return None
+
+    def remember(self, request: HttpRequest, draft: Draft) -> None:
+        request.session[self.session_key] = draft.pk
+
+
+def definition_of(draft: Draft) -> dict[str, Any]:
+    return draft.wave.version_for(draft.audience).definition
+
+
+def visible_pages(definition: dict[str, Any], answers: dict[str, Any]) -> list[int]:
+    """1-based numbers of the sections shown, given the answers so far."""
+    return [
+        number
+        for number, section in enumerate(definition["sections"], start=1)
+        if rule_holds(section.get("relevant"), answers)
+    ]
+
+
+def unavailable(request: HttpRequest, reason: str, status: int = 409) -> HttpResponse:
+    """A clear page, in the respondent's language, saying why they cannot answer."""
+    messages = {
+        "not_open": _("This survey is not open at the moment. Please come back when it opens."),
+        "closed": _("This survey has closed. Thank you for your interest."),
+        "invitation_used": _("This invitation has already been used to answer the survey."),
+        "invitation_invalid": _(
+            "This invitation link is not valid. Please check that you copied it completely."
+        ),
+        "forbidden": _("You cannot answer this questionnaire with this account."),
+    }
+    titles = {
+        "not_open": _("Survey not open"),
+        "closed": _("Survey closed"),
+        "invitation_used": _("Invitation already used"),
+        "invitation_invalid": _("Invitation not valid"),
+        "forbidden": _("Not available"),
+    }
+    return render(
+        request,
+        "surveys/unavailable.html",
+        {"title": titles[reason], "message": messages[reason]},
+        status=status,
+    )
+
+
+def wave_unavailable(request: HttpRequest, wave: Wave) -> HttpResponse:
+    return unavailable(request, "closed" if wave.status in ("closed", "archived") else "not_open")
+
+
+def _no_draft(journey: Journey) -> HttpResponse:
+    return HttpResponseRedirect(journey.url("start"))
+
+
+@require_http_methods(["GET", "POST"])
+def page(request: HttpRequest, journey: Journey, number: int) -> HttpResponse:
+    draft = journey.draft(request)
+    if draft is None:
+        return _no_draft(journey)
+    if draft.submitted:
+        return HttpResponseRedirect(journey.url("done"))
+    definition = definition_of(draft)
+    sections = definition["sections"]
+    if not 1 <= number <= len(sections):
+        raise Http404("No such page.")
+    section = sections[number - 1]
+    answers: dict[str, Any] = dict(draft.answers)
+
+    if request.method == "GET":
+        pages = visible_pages(definition, answers)
+        if number not in pages:
+            return HttpResponseRedirect(_next_url(journey, pages, number))
+        return _render_page(request, journey, draft, definition, number, answers, {})
+
+    posted = answers_from_post(section, request.POST)
+    candidate = {**answers, **{k: v for k, v in posted.items() if v is not None}}
+    for code, value in posted.items():
+        if value is None:
+            candidate.pop(code, None)
+    # Items this page's own answers made irrelevant are dropped, not refused:
+    # without JavaScript the respondent saw them and may have filled them in.
+    shown = {item["code"] for item in visible_items(definition, candidate)}
+    page_codes = [item["code"] for item in section["items"]]
+    for code in page_codes:
+        if code not in shown:
+            posted[code] = None
+            candidate.pop(code, None)
+    draft = draft_save(draft=draft, answers=posted, language=_language(definition))
+    pages = visible_pages(definition, candidate)
+    action = request.POST.get("action", "next")
+
+    if action == "back":
+        earlier = [p for p in pages if p < number]
+        return HttpResponseRedirect(
+            journey.url("page", number=earlier[-1]) if earlier else journey.url("start")
+        )
+    if action == "save" and journey.audience == Audience.OFFICIAL:
+        return HttpResponseRedirect(journey.start_url)  # officials find their draft when they sign in
+    if action == "save":
+        request.session[SAVED_CODE_KEY] = draft_resume_code_issue(draft=draft)
+        return HttpResponseRedirect(journey.url("saved"))
+    errors = answers_validate(definition, candidate, only=[c for c in page_codes if c in shown])
+    if errors:
+        return _render_page(request, journey, draft, definition, number, candidate, errors)
+    return HttpResponseRedirect(_next_url(journey, pages, number))
+
+
+def _next_url(journey: Journey, pages: list[int], number: int) -> str:
+    later = [p for p in pages if p > number]
+    return journey.url("page", number=later[0]) if later else journey.url("review")
+
+
+def _language(definition: dict[str, Any]) -> str:
+    language = (get_language() or "").split("-")[0]
+    return language if language in definition["languages"] else definition["languages"][0]
+
+
+def _render_page(
+    request: HttpRequest,
+    journey: Journey,
+    draft: Draft,
+    definition: dict[str, Any],
+    number: int,
+    answers: dict[str, Any],
+    errors: dict[str, list[str]],
+) -> HttpResponse:
+    section = definition["sections"][number - 1]
+    pages = visible_pages(definition, answers)
+    on_page = {item["code"] for item in section["items"]}
+    shown = {item["code"] for item in visible_items(definition, answers)}
+    questions = [
+        q
+        for q in questions_for(section, definition, answers, errors, on_page)
+        # Shown: relevant now, or relevance the browser re-evaluates as the page is answered.
+        if q.code in shown or q.relevant_json
+    ]
+    position = pages.index(number) + 1 if number in pages else 1
+    context = {
+        "journey": journey,
+        "draft": draft,
+        "title": translate(definition["title"], definition["languages"]),
+        "introduction": translate(definition.get("introduction"), definition["languages"])
+        if position == 1
+        else "",
+        "section_title": translate(section["title"], definition["languages"]),
+        "section_description": translate(section.get("description"), definition["languages"]),
+        "questions": questions,
+        "error_questions": [q for q in questions if q.errors],
+        "position": position,
+        "total": len(pages),
+        "number": number,
+        "action_url": journey.url("page", number=number),
+    }
+    return render(request, "surveys/page.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def review(request: HttpRequest, journey: Journey) -> HttpResponse:
+    draft = journey.draft(request)
+    if draft is None:
+        return _no_draft(journey)
+    if draft.submitted:
+        return HttpResponseRedirect(journey.url("done"))
+    definition = definition_of(draft)
+    if request.method == "POST":
+        try:
+            draft_submit(draft=draft, user=request.user if request.user.is_authenticated else None)  # type: ignore[arg-type]
+        except InvalidResponse as exc:
+            return _render_review(request, journey, draft, definition, exc.errors)
+        except WaveNotOpen:
+            return wave_unavailable(request, draft.wave)
+        except InvitationUsed:
+            return unavailable(request, "invitation_used")
+        except SurveysError:
+            return unavailable(request, "forbidden", status=403)
+        return HttpResponseRedirect(journey.url("done"))
+    errors = answers_validate(definition, clean_answers(definition, draft.answers))
+    return _render_review(request, journey, draft, definition, errors)
+
+
+@dataclass(frozen=True)
+class ReviewGroup:
+    title: str
+    url: str
+    questions: list[Question]
+
+
+def _render_review(
+    request: HttpRequest,
+    journey: Journey,
+    draft: Draft,
+    definition: dict[str, Any],
+    errors: dict[str, list[str]],
+) -> HttpResponse:
+    answers = clean_answers(definition, draft.answers)
+    pages = visible_pages(definition, answers)
+    shown = {item["code"] for item in visible_items(definition, answers)}
+    groups = [
+        ReviewGroup(
+            title=translate(definition["sections"][number - 1]["title"], definition["languages"]),
+            url=journey.url("page", number=number),
+            questions=[
+                q
+                for q in questions_for(definition["sections"][number - 1], definition, answers, errors)
+                if q.code in shown
+            ],
+        )
+        for number in pages
+    ]
+    error_questions = [q for g in groups for q in g.questions if q.errors]
+    page_of = {q.code: g.url for g in groups for q in g.questions}
+    return render(
+        request,
+        "surveys/review.html",
+        {
+            "journey": journey,
+            "title": translate(definition["title"], definition["languages"]),
+            "groups": groups,
+            "error_questions": error_questions,
+            "page_of": page_of,
+            "back_url": journey.url("page", number=pages[-1]) if pages else journey.url("start"),
+            "action_url": journey.url("review"),
+        },
+        status=200,
+    )
+
+
+def done(request: HttpRequest, journey: Journey) -> HttpResponse:
+    draft = journey.draft(request)
+    if draft is None or not draft.submitted or draft.response is None:
+        return _no_draft(journey)
+    return render(
+        request,
+        "surveys/done.html",
+        {
+            "journey": journey,
+            "receipt": draft.response.receipt,
+            "official": journey.audience == Audience.OFFICIAL,
+        },
+    )
+
+
+def saved(request: HttpRequest, journey: Journey) -> HttpResponse:
+    draft = journey.draft(request)
+    if draft is None:
+        return _no_draft(journey)
+    code = request.session.pop(SAVED_CODE_KEY, None)
+    pages = visible_pages(definition_of(draft), draft.answers)
+    return render(
+        request,
+        "surveys/saved.html",
+        {
+            "journey": journey,
+            "code": code,
+            "continue_url": journey.url("page", number=pages[0]) if pages else journey.url("review"),
+            "resume_url": reverse("surveys:resume", kwargs={"wave": journey.wave.code}),
+        },
+    )
+
+
+def first_open_page(draft: Draft) -> int | None:
+    """The first page with a required question still unanswered, if any."""
+    definition = definition_of(draft)
+    shown = {item["code"] for item in visible_items(definition, draft.answers)}
+    for number in visible_pages(definition, draft.answers):
+        for item in definition["sections"][number - 1]["items"]:
+            if item["code"] in shown and item.get("required") and item["code"] not in draft.answers:
+                return number
+    return None

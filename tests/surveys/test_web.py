@@ -1,0 +1,216 @@
+"""The web journeys through Django's test client (the browser tests drive the same pages)."""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from surveys.models import Draft, Response, Wave
+from surveys.services.invitations import invitations_issue
+from surveys.services.waves import wave_close
+from surveys.synthetic import answers_generate
+from surveys.views.journey import visible_pages
+
+pytestmark = pytest.mark.django_db
+
+
+def form_data(section: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for item in section["items"]:
+        value = answers.get(item["code"])
+        if value is not None:
+            data[item["code"]] = value if isinstance(value, list) else str(value)
+    return data
+
+
+def answer_all(client: Client, wave: Wave, answers: dict[str, Any], prefix: str) -> Any:
+    """Post every visible page with ``answers``; returns the last response (the review page)."""
+    definition = wave.citizen_version.definition if "/w/" in prefix else wave.official_version.definition
+    response = None
+    for number in visible_pages(definition, answers):
+        section = definition["sections"][number - 1]
+        response = client.post(f"{prefix}p/{number}/", {**form_data(section, answers), "action": "next"})
+        assert response.status_code == 302, response.content.decode()[:2000]
+    return response
+
+
+def start(client: Client, wave: Wave, locality: str = "alpha") -> None:
+    response = client.post(f"/w/{wave.code}/", {"locality": locality})
+    assert response.status_code == 302
+    assert response["Location"] == f"/w/{wave.code}/p/1/"
+
+
+def citizen_answers(wave: Wave, seed: int = 5) -> dict[str, Any]:
+    return answers_generate(wave.citizen_version.definition, random.Random(seed), optional_skip=0)
+
+
+def test_a_citizen_answers_every_page_reviews_and_gets_a_receipt(citizen: Client, wave: Wave) -> None:
+    answers = citizen_answers(wave)
+    start(citizen, wave)
+
+    last = answer_all(citizen, wave, answers, f"/w/{wave.code}/")
+    assert last["Location"] == f"/w/{wave.code}/review/"
+    review = citizen.get(f"/w/{wave.code}/review/")
+    assert review.status_code == 200
+    assert "Check your answers" in review.content.decode()
+    sent = citizen.post(f"/w/{wave.code}/review/")
+    done = citizen.get(sent["Location"])
+
+    stored = Response.objects.get()
+    assert stored.receipt in done.content.decode()
+    assert stored.answers == {k: v for k, v in answers.items() if v is not None}
+    assert stored.locality.code == "alpha"
+    # Sending again (a double click) stores nothing new.
+    citizen.post(f"/w/{wave.code}/review/")
+    assert Response.objects.count() == 1
+
+
+def test_a_missing_required_answer_is_shown_beside_the_question_and_in_a_summary(
+    citizen: Client, wave: Wave
+) -> None:
+    start(citizen, wave)
+    response = citizen.post(f"/w/{wave.code}/p/1/", {"safety_secure_home": "often", "action": "next"})
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="error-summary"' in page
+    assert 'href="#q-safety_report_crime"' in page
+    assert 'id="err-safety_report_crime"' in page
+    # What was typed is kept.
+    assert re.search(r'value="often"\s+checked', page)
+    assert Draft.objects.get().answers == {"safety_secure_home": "often"}
+
+
+def test_back_keeps_answers_without_validating(citizen: Client, wave: Wave) -> None:
+    start(citizen, wave)
+    answers = citizen_answers(wave)
+    definition = wave.citizen_version.definition
+    citizen.post(f"/w/{wave.code}/p/1/", {**form_data(definition["sections"][0], answers), "action": "next"})
+    back = citizen.post(f"/w/{wave.code}/p/2/", {"environment_recycle": "often", "action": "back"})
+
+    assert back["Location"] == f"/w/{wave.code}/p/1/"
+    assert Draft.objects.get().answers["environment_recycle"] == "often"
+    again = citizen.get(f"/w/{wave.code}/p/2/").content.decode()
+    assert re.search(r'value="often"\s+checked', again)
+
+
+def test_a_reload_or_a_new_visit_restores_the_answers(citizen: Client, wave: Wave) -> None:
+    start(citizen, wave)
+    citizen.post(f"/w/{wave.code}/p/1/", {"safety_secure_home": "rarely", "action": "back"})
+
+    landing = citizen.get(f"/w/{wave.code}/").content.decode()
+    assert "Continue where you left off" in landing
+    assert re.search(r'value="rarely"\s+checked', citizen.get(f"/w/{wave.code}/p/1/").content.decode())
+
+
+def test_a_resume_code_restores_the_answers_in_another_browser(citizen: Client, wave: Wave) -> None:
+    start(citizen, wave)
+    saved = citizen.post(f"/w/{wave.code}/p/1/", {"safety_secure_home": "sometimes", "action": "save"})
+    code = re.search(
+        r'id="resume-code">([0-9A-Z-]+)<', citizen.get(saved["Location"]).content.decode()
+    ).group(1)
+
+    other = Client()
+    wrong = other.post(f"/w/{wave.code}/resume/", {"code": "AAAA-AAAA-AAAA"})
+    assert "could not find" in wrong.content.decode()
+    resumed = other.post(f"/w/{wave.code}/resume/", {"code": code.lower().replace("-", " ")})
+    assert resumed.status_code == 302
+    page = other.get(resumed["Location"]).content.decode()
+    assert re.search(r'value="sometimes"\s+checked', page)
+
+
+def test_a_relevance_rule_drops_answers_the_respondent_made_irrelevant(citizen: Client, wave: Wave) -> None:
+    answers = citizen_answers(wave)
+    answers["willing_more"] = "no"
+    answers.pop("willing_areas", None)
+    start(citizen, wave)
+    definition = wave.citizen_version.definition
+    for number in range(1, 5):
+        citizen.post(
+            f"/w/{wave.code}/p/{number}/",
+            {**form_data(definition["sections"][number - 1], answers), "action": "next"},
+        )
+    # Without JavaScript the follow-up question is shown; ticking it anyway is harmless.
+    page5 = {**form_data(definition["sections"][4], answers), "willing_areas": ["health"], "action": "next"}
+    assert citizen.post(f"/w/{wave.code}/p/5/", page5).status_code == 302
+    assert "willing_areas" not in Draft.objects.get().answers
+
+
+def test_an_invitation_link_is_exchanged_for_a_session(citizen: Client, wave: Wave, locality_b) -> None:
+    [issued] = invitations_issue(wave=wave, audience="citizen", locality=locality_b)
+
+    entry = citizen.get(f"/i/{issued.token}/")
+
+    assert entry.status_code == 302
+    assert issued.token not in entry["Location"]
+    assert entry["Referrer-Policy"] == "no-referrer"
+    answer_all(citizen, wave, citizen_answers(wave), f"/w/{wave.code}/")
+    citizen.post(f"/w/{wave.code}/review/")
+    stored = Response.objects.get()
+    assert stored.invitation == issued.invitation
+    assert stored.locality == locality_b
+
+    used = Client().get(f"/i/{issued.token}/")
+    assert used.status_code == 410
+    assert "already been used" in used.content.decode()
+    assert Client().get("/i/not-a-token/").status_code == 404
+
+
+def test_a_closed_wave_says_so_in_the_citizens_language(citizen: Client, wave: Wave) -> None:
+    wave_close(wave=wave)
+    response = citizen.get(f"/w/{wave.code}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 409
+    assert "This survey has closed" in response.content.decode()
+
+
+def test_the_questionnaire_speaks_the_browsers_language(citizen: Client, wave: Wave) -> None:
+    start(citizen, wave)
+    page = citizen.get(f"/w/{wave.code}/p/1/", HTTP_ACCEPT_LANGUAGE="cs").content.decode()
+    definition = wave.citizen_version.definition
+    assert definition["sections"][0]["title"]["cs"] in page
+    assert 'lang="cs"' in page
+
+
+def test_an_official_signs_in_answers_and_can_change_the_answer(wave: Wave, official_a) -> None:
+    client = Client()
+    assert client.get("/official/")["Location"].startswith("/accounts/login/")
+    login = client.post(
+        "/accounts/login/?next=/official/",
+        {"username": official_a.username, "password": "correct-horse-battery-staple", "next": "/official/"},
+    )
+    assert login.status_code == 302
+    home = client.get("/official/").content.decode()
+    assert "Not answered yet" in home
+
+    answers = answers_generate(wave.official_version.definition, random.Random(3), optional_skip=0)
+    client.post(f"/official/{wave.code}/alpha/start/")
+    answer_all(client, wave, answers, f"/official/{wave.code}/alpha/")
+    done = client.post(f"/official/{wave.code}/alpha/review/")
+    assert done["Location"] == f"/official/{wave.code}/alpha/done/"
+    first = Response.objects.get(respondent=official_a)
+
+    # Changing: the form starts from the earlier answer; the new one supersedes it.
+    client.post(f"/official/{wave.code}/alpha/start/")
+    page2 = client.get(f"/official/{wave.code}/alpha/p/2/").content.decode()
+    some_estimate = next(k for k in answers if k.startswith("est_"))
+    assert f'value="{answers[some_estimate]}"' in page2
+    answer_all(client, wave, {**answers, some_estimate: 1}, f"/official/{wave.code}/alpha/")
+    client.post(f"/official/{wave.code}/alpha/review/")
+    first.refresh_from_db()
+    assert not first.is_current
+    assert Response.objects.get(respondent=official_a, is_current=True).answers[some_estimate] == 1
+
+
+def test_officials_cannot_open_other_localities(wave: Wave, official_a) -> None:
+    client = Client()
+    client.force_login(official_a)
+    assert client.post(f"/official/{wave.code}/beta/start/").status_code == 404
+
+
+def test_citizens_cannot_open_the_officials_pages(citizen: Client, manager, wave: Wave) -> None:
+    citizen.force_login(manager)
+    assert citizen.get("/official/").status_code == 403
