@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 PORT ?= 8000
 
-.PHONY: run test serve install lint typecheck check migrate demo clean
+.PHONY: run test serve install lint typecheck check migrate demo messages clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ serve: install
 	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-coprod.settings.production} $(PY) manage.py migrate --noinput
 	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-coprod.settings.production} $(PY) manage.py collectstatic --noinput
 	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-coprod.settings.production} PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start
+
+## messages: refresh the interface catalogues (locale/) and compile them (needs GNU gettext)
+messages: install
+	$(PY) manage.py makemessages -l fr -l de -l da -l cs --ignore='.venv/*' --ignore='tests/*' --ignore='bench/*' --no-obsolete
+	$(PY) manage.py compilemessages --ignore='.venv/*'
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache

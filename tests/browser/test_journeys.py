@@ -1,0 +1,234 @@
+"""Citizens and officials in a real browser: the whole journey, keyboard only,
+in two languages, with an axe-core accessibility scan of every citizen page."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.utils import translation
+
+from surveys.models import Response, Wave
+from surveys.synthetic import answers_generate
+from surveys.views.journey import visible_pages
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AXE = Axe()
+BLOCKING = {"serious", "critical"}
+
+
+class Scanner:
+    """Runs axe-core on every page it is shown and keeps the serious and critical findings."""
+
+    def __init__(self) -> None:
+        self.pages = 0
+        self.violations: list[str] = []
+
+    def scan(self, page: Any) -> None:
+        self.pages += 1
+        result = AXE.run(
+            page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}
+        )
+        for violation in result.response["violations"]:
+            if violation["impact"] in BLOCKING:
+                targets = [node["target"] for node in violation["nodes"]][:3]
+                self.violations.append(f"{page.url}: {violation['id']} ({violation['impact']}) {targets}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        viewport = page.viewport_size["width"]
+        if width > viewport:
+            self.violations.append(f"{page.url}: scrolls horizontally ({width}px > {viewport}px)")
+
+
+def fill(page: Any, section: dict[str, Any], answers: dict[str, Any]) -> None:
+    for item in section["items"]:
+        value = answers.get(item["code"])
+        if value is None:
+            continue
+        if isinstance(value, list):
+            for code in value:
+                page.check(f"#q-{item['code']} input[value='{code}']")
+        elif item["type"] in {"number", "percent", "text"}:
+            page.fill(f"#f-{item['code']}", str(value))
+        else:
+            page.check(f"#q-{item['code']} input[value='{value}']")
+
+
+def label(text: str, language: str) -> str:
+    with translation.override(language):
+        return translation.gettext(text)
+
+
+def test_a_citizen_completes_the_questionnaire_in_english(live_server, wave: Wave, context_factory) -> None:
+    page = context_factory(viewport={"width": 320, "height": 800}).new_page()
+    scanner = Scanner()
+    definition = wave.citizen_version.definition
+    answers = answers_generate(definition, random.Random(11), optional_skip=0)
+    answers["willing_more"] = "yes"
+    answers["willing_areas"] = ["health"]
+    pages = visible_pages(definition, answers)
+
+    page.goto(f"{live_server.url}/w/{wave.code}/")
+    scanner.scan(page)
+    page.get_by_label("Beta").check()
+    page.get_by_role("button", name="Start").click()
+
+    # Page 1: send it half-answered, see the error, fix it.
+    fill(page, definition["sections"][0], {"safety_secure_home": answers["safety_secure_home"]})
+    page.get_by_role("button", name="Next").click()
+    summary = page.locator("#error-summary")
+    assert summary.is_visible()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    scanner.scan(page)
+    summary.get_by_role("link").first.click()
+    fill(page, definition["sections"][0], answers)
+    page.get_by_role("button", name="Next").click()
+
+    # Page 2: answer, reload before sending (the answers typed are kept), go back and forth.
+    fill(page, definition["sections"][1], answers)
+    page.reload()
+    first = definition["sections"][1]["items"][0]["code"]
+    assert page.locator(f"#q-{first} input[value='{answers[first]}']").is_checked()
+    page.get_by_role("button", name="Back").click()
+    assert page.url.endswith("/p/1/")
+    page.get_by_role("button", name="Next").click()
+    assert page.locator(f"#q-{first} input[value='{answers[first]}']").is_checked()
+    scanner.scan(page)
+    page.get_by_role("button", name="Next").click()
+
+    for number in pages[2:]:
+        fill(page, definition["sections"][number - 1], answers)
+        if number == 5:
+            # The follow-up appears only once "yes" or "maybe" is chosen.
+            assert page.locator("#q-willing_areas").is_visible()
+            page.check("#q-willing_more input[value='no']")
+            assert page.locator("#q-willing_areas").is_hidden()
+            page.check("#q-willing_more input[value='yes']")
+            assert page.locator("#q-willing_areas").is_visible()
+        scanner.scan(page)
+        page.get_by_role("button", name="Next").click()
+
+    assert page.url.endswith("/review/")
+    scanner.scan(page)
+    page.get_by_role("button", name="Send my answers").click()
+    receipt = page.locator(".receipt").inner_text()
+    scanner.scan(page)
+
+    stored = Response.objects.get()
+    assert stored.receipt == receipt
+    assert stored.locality.code == "beta"
+    assert stored.answers["willing_areas"] == ["health"]
+    assert stored.language == "en"
+
+    page.goto(f"{live_server.url}/w/{wave.code}/resume/")
+    scanner.scan(page)
+    assert scanner.pages >= 10
+    assert scanner.violations == []
+
+
+def test_a_citizen_answers_in_german(live_server, wave: Wave, context_factory) -> None:
+    assert label("Next", "de") != "Next", "the German catalogue is not compiled (make messages)"
+    page = context_factory(locale="de-DE").new_page()
+    definition = wave.citizen_version.definition
+    answers = answers_generate(definition, random.Random(12), optional_skip=0)
+
+    page.goto(f"{live_server.url}/w/{wave.code}/")
+    assert page.locator("html").get_attribute("lang") == "de"
+    page.get_by_label("Alpha").check()
+    page.get_by_role("button", name=label("Start", "de")).click()
+    assert definition["sections"][0]["title"]["de"] in page.content()
+    for number in visible_pages(definition, answers):
+        fill(page, definition["sections"][number - 1], answers)
+        page.get_by_role("button", name=label("Next", "de")).click()
+    page.get_by_role("button", name=label("Send my answers", "de")).click()
+
+    assert page.locator(".receipt").is_visible()
+    assert Response.objects.get().language == "de"
+
+
+def test_a_citizen_switches_language_mid_way(live_server, wave: Wave, page) -> None:
+    page.goto(f"{live_server.url}/w/{wave.code}/")
+    page.get_by_label("Alpha").check()
+    page.get_by_role("button", name="Start").click()
+    page.select_option("#language-select", "da")
+    page.get_by_role("button", name="Change language").click()
+    assert page.locator("html").get_attribute("lang") == "da"
+    assert wave.citizen_version.definition["sections"][0]["title"]["da"] in page.content()
+    assert page.url.endswith("/p/1/")
+
+
+def test_keyboard_only_completion(live_server, wave: Wave, page) -> None:
+    """Tab through every page, Space to choose, type numbers, Enter to go on."""
+    page.goto(f"{live_server.url}/w/{wave.code}/")
+    page.keyboard.press("Tab")  # skip link
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.name || ''")
+        if focused == "locality":
+            page.keyboard.press("Space")
+        if page.evaluate("document.activeElement.type") == "submit":
+            if page.evaluate("document.activeElement.textContent").strip() == "Start":
+                with page.expect_navigation():
+                    page.keyboard.press("Enter")
+                break
+    assert "/p/1/" in page.url
+
+    for _ in range(12):  # pages, with margin
+        if "/review/" in page.url:
+            break
+        _keyboard_page(page)
+    assert "/review/" in page.url
+    page.get_by_role("button", name="Send my answers").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator(".receipt").is_visible()
+    assert Response.objects.count() == 1
+
+
+def _keyboard_page(page: Any) -> None:
+    url = page.url
+    for _ in range(200):
+        page.keyboard.press("Tab")
+        info = page.evaluate(
+            """() => { const e = document.activeElement;
+                return {tag: e.tagName, type: e.type || '', name: e.name || '', value: e.value || '',
+                        inputmode: e.inputMode || '', text: (e.textContent || '').trim(),
+                        outline: getComputedStyle(e).outlineStyle,
+                        group: e.name ? [...document.getElementsByName(e.name)].some(x => x.checked) : false}; }"""
+        )
+        if info["tag"] in {"INPUT", "BUTTON", "SELECT", "TEXTAREA", "A"}:
+            assert info["outline"] != "none", f"no visible focus on {info}"
+        if info["type"] in {"radio", "checkbox"} and not info["group"]:
+            page.keyboard.press("Space")
+        elif info["type"] == "text" and info["inputmode"] in {"numeric", "decimal"} and not info["value"]:
+            page.keyboard.type("3")
+        elif info["type"] == "submit" and info["name"] == "action" and info["value"] == "next":
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
+            break
+    assert page.url != url, "the page did not advance: " + page.locator("#error-summary").inner_text()
+
+
+def test_an_official_signs_in_answers_and_sees_the_confirmation(
+    live_server, wave: Wave, official_a, page
+) -> None:
+    definition = wave.official_version.definition
+    answers = answers_generate(definition, random.Random(13), optional_skip=0)
+
+    page.goto(f"{live_server.url}/official/")
+    page.get_by_label("Username").fill(official_a.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Answer").click()
+    for number in visible_pages(definition, answers):
+        fill(page, definition["sections"][number - 1], answers)
+        page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Send my answers").click()
+
+    assert page.locator(".receipt").is_visible()
+    assert Response.objects.get(respondent=official_a).answers == answers
+    page.get_by_role("link", name="Back to your surveys").click()
+    assert page.get_by_role("button", name="Change your answers").is_visible()
