@@ -37,10 +37,10 @@ def po_entries(path: Path) -> list[tuple[str, str, list[str]]]:
         match = re.match(r'^(msgctxt|msgid_plural|msgid|msgstr(?:\[\d\])?) "(.*)"$', line)
         if match:
             key, text = match.groups()
-            if key in {"msgctxt", "msgid"} and ("msgstr" in " ".join(current) or key == "msgctxt"):
-                if any(k.startswith("msgstr") for k in current):
-                    flush()
-                    current = {}
+            starts_entry = key in {"msgctxt", "msgid"}
+            if starts_entry and any(k.startswith("msgstr") for k in current):
+                flush()
+                current = {}
             current.setdefault(key, []).append(text)
         elif line.startswith('"') and key:
             current[key].append(line[1:-1])
