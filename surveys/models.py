@@ -275,6 +275,9 @@ class Wave(TimeStamped):
     def version_for(self, audience: str) -> QuestionnaireVersion:
         return self.citizen_version if audience == Audience.CITIZEN else self.official_version
 
+    def version_id_for(self, audience: str) -> int:
+        return self.citizen_version_id if audience == Audience.CITIZEN else self.official_version_id
+
 
 class WaveLocality(models.Model):
     """A locality in a wave's scope, with its response targets."""

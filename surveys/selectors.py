@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -41,11 +42,7 @@ def waves_open() -> QuerySet[Wave]:
 
 
 def wave_get(code: str) -> Wave | None:
-    return (
-        Wave.objects.filter(code=code)
-        .select_related("study", "citizen_version__questionnaire", "official_version__questionnaire")
-        .first()
-    )
+    return Wave.objects.filter(code=code).select_related("study").first()
 
 
 def wave_localities(wave: Wave) -> QuerySet[Locality]:
@@ -62,6 +59,17 @@ def questionnaire_version_latest(study: Study, audience: str) -> QuestionnaireVe
         .order_by("-number")
         .first()
     )
+
+
+@lru_cache(maxsize=128)
+def version_definition(version_id: int) -> dict[str, Any]:
+    """A questionnaire version's definition, cached in the process.
+
+    Safe because a version used by a wave never changes (a database trigger
+    refuses it; see migration 0002), and only versions a wave uses are asked
+    for. Callers must not mutate the returned document.
+    """
+    return QuestionnaireVersion.objects.values_list("definition", flat=True).get(pk=version_id)
 
 
 def user_is_survey_manager(user: AbstractBaseUser | AnonymousUser) -> bool:

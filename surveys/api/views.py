@@ -16,7 +16,6 @@ from rest_framework.exceptions import NotAuthenticated, NotFound, ValidationErro
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from surveys.api.errors import error_body
@@ -29,7 +28,7 @@ from surveys.api.serializers import (
     TokenSerializer,
     WaveSerializer,
 )
-from surveys.api.throttling import SubmitAnonThrottle, SubmitWaveThrottle, TokenThrottle
+from surveys.api.throttling import SubmitAnonThrottle, SubmitWaveThrottle, TokenThrottle, UserThrottle
 from surveys.models import Audience, Wave, WaveStatus
 from surveys.selectors import questionnaire_document, waves_for_api
 from surveys.services.responses import response_submit
@@ -105,7 +104,7 @@ class WaveQuestionnaireApi(APIView):
 
 class ResponseSubmitApi(APIView):
     permission_classes = [AllowAny]
-    throttle_classes = [SubmitAnonThrottle, SubmitWaveThrottle, UserRateThrottle]
+    throttle_classes = [SubmitAnonThrottle, SubmitWaveThrottle, UserThrottle]
 
     @extend_schema(
         operation_id="responses_submit",
@@ -139,7 +138,7 @@ class ResponseSubmitApi(APIView):
         },
     )
     def post(self, request: Request, wave: str) -> Response:
-        target = Wave.objects.select_related("citizen_version", "official_version").filter(code=wave).first()
+        target = Wave.objects.filter(code=wave).first()
         if target is None:
             raise NotFound(f"No wave '{wave}'.")
         serializer = SubmissionSerializer(data=request.data)

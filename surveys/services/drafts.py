@@ -18,6 +18,7 @@ from surveys.errors import (
     WaveNotOpen,
 )
 from surveys.models import Audience, Draft, Invitation, OfficialProfile, Response, Wave, WaveLocality
+from surveys.selectors import version_definition
 from surveys.services.responses import (
     RECEIPT_ALPHABET,
     SubmitResult,
@@ -139,14 +140,14 @@ def draft_submit(*, draft: Draft, user: User | None = None) -> DraftSubmitted:
     the respondent's own later answers made irrelevant are dropped.
     Raises what response_submit raises."""
     locked = Draft.objects.select_for_update().get(pk=draft.pk)
-    version = locked.wave.version_for(locked.audience)
+    definition = version_definition(locked.wave.version_id_for(locked.audience))
     result: SubmitResult = response_submit(
         wave=locked.wave,
         submission_id=locked.submission_id,
         audience=locked.audience,
         locality_code=locked.locality.code,
         language=locked.language,
-        answers=clean_answers(version.definition, locked.answers),
+        answers=clean_answers(definition, locked.answers),
         invitation=locked.invitation,
         user=user if locked.audience == Audience.OFFICIAL else None,
     )

@@ -32,7 +32,7 @@ from surveys.models import (
     WaveLocality,
     WaveStatus,
 )
-from surveys.selectors import user_may_enter_citizen_responses
+from surveys.selectors import user_may_enter_citizen_responses, version_definition
 from surveys.signals import response_submitted
 
 # The user model is Django's default one (settings.AUTH_USER_MODEL is not swapped).
@@ -134,8 +134,8 @@ def response_submit(
     if wave_locality is None:
         raise UnknownLocality(f"Locality '{locality_code}' is not part of wave '{wave.code}'.")
     locality = wave_locality.locality
-    version = wave.version_for(audience)
-    definition = version.definition
+    version_id = wave.version_id_for(audience)
+    definition = version_definition(version_id)
 
     errors = answers_validate(definition, answers)
     if language not in definition["languages"]:
@@ -165,7 +165,7 @@ def response_submit(
 
     response = Response(
         wave=wave,
-        questionnaire_version=version,
+        questionnaire_version_id=version_id,
         audience=audience,
         locality=locality,
         language=language,

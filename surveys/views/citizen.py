@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from surveys.errors import InvitationInvalid, InvitationUsed, SurveysError, WaveNotOpen
 from surveys.forms import ResumeForm, StartForm
 from surveys.models import Audience, Wave
-from surveys.selectors import wave_get, wave_localities
+from surveys.selectors import version_definition, wave_get, wave_localities
 from surveys.services.drafts import draft_for_resume_code, draft_start, invitation_for_token
 from surveys.services.responses import wave_accepts_responses
 from surveys.views import journey as j
@@ -28,7 +28,7 @@ def _journey(code: str) -> j.Journey:
 
 
 def _language(wave: Wave) -> str:
-    return j._language(wave.citizen_version.definition)
+    return j._language(version_definition(wave.citizen_version_id))
 
 
 @require_http_methods(["GET", "POST"])
@@ -50,7 +50,7 @@ def start(request: HttpRequest, wave: str) -> HttpResponse:
         )
         journey.remember(request, draft)
         return HttpResponseRedirect(journey.url("page", number=1))
-    definition = journey.wave.citizen_version.definition
+    definition = version_definition(journey.wave.citizen_version_id)
     return render(
         request,
         "surveys/start.html",

@@ -23,6 +23,7 @@ from surveys.definition.relevance import rule_holds
 from surveys.errors import InvalidResponse, InvitationUsed, SurveysError, WaveNotOpen
 from surveys.forms import Question, answers_from_post, questions_for, translate
 from surveys.models import Audience, Draft, Wave
+from surveys.selectors import version_definition
 from surveys.services.drafts import draft_resume_code_issue, draft_save, draft_submit
 
 SAVED_CODE_KEY = "coprod:resume-code"
@@ -77,7 +78,7 @@ class Journey:
 
 
 def definition_of(draft: Draft) -> dict[str, Any]:
-    return draft.wave.version_for(draft.audience).definition
+    return version_definition(draft.wave.version_id_for(draft.audience))
 
 
 def visible_pages(definition: dict[str, Any], answers: dict[str, Any]) -> list[int]:

@@ -13,7 +13,13 @@ from django.views.decorators.http import require_POST
 
 from surveys.errors import SurveysError
 from surveys.models import Audience, Locality
-from surveys.selectors import official_assignments, official_current_answers, user_is_official, wave_get
+from surveys.selectors import (
+    official_assignments,
+    official_current_answers,
+    user_is_official,
+    version_definition,
+    wave_get,
+)
 from surveys.services.drafts import draft_start
 from surveys.services.responses import wave_accepts_responses
 from surveys.views import journey as j
@@ -63,7 +69,7 @@ def start(request: HttpRequest, wave: str, locality: str) -> HttpResponse:
                 wave=journey.wave,
                 audience=Audience.OFFICIAL,
                 locality_code=locality,
-                language=j._language(journey.wave.official_version.definition),
+                language=j._language(version_definition(journey.wave.official_version_id)),
                 user=request.user,  # type: ignore[arg-type]
                 answers=official_current_answers(request.user, journey.wave, target),  # type: ignore[arg-type]
             )

@@ -12,8 +12,8 @@ import pytest
 from django.db import connection
 from django.test import Client, override_settings
 from rest_framework.authtoken.models import Token
+from rest_framework.settings import api_settings
 
-from surveys.api.throttling import SubmitAnonThrottle, SubmitWaveThrottle
 from surveys.models import Audience, Locality, Response, Wave
 from surveys.services.accounts import api_client_ensure
 from surveys.services.invitations import invitations_issue
@@ -299,7 +299,7 @@ def test_a_body_over_the_limit_is_413(api: Client, wave: Wave) -> None:
 
 
 def test_anonymous_submissions_are_throttled_with_retry_after(api: Client, wave: Wave, monkeypatch) -> None:
-    monkeypatch.setattr(SubmitAnonThrottle, "THROTTLE_RATES", {"submit_anon": "2/minute"})
+    monkeypatch.setitem(api_settings.DEFAULT_THROTTLE_RATES, "submit_anon", "2/minute")
     statuses = [post(api, wave, payload(wave, seed=i)).status_code for i in range(3)]
     assert statuses == [201, 201, 429]
     throttled = post(api, wave, payload(wave, seed=9))
@@ -311,7 +311,7 @@ def test_anonymous_submissions_are_throttled_with_retry_after(api: Client, wave:
 
 
 def test_a_wave_is_throttled_across_all_anonymous_clients(api: Client, wave: Wave, monkeypatch) -> None:
-    monkeypatch.setattr(SubmitWaveThrottle, "THROTTLE_RATES", {"submit_wave": "2/minute"})
+    monkeypatch.setitem(api_settings.DEFAULT_THROTTLE_RATES, "submit_wave", "2/minute")
     clients = [Client(REMOTE_ADDR=f"10.0.0.{i}") for i in range(3)]
     statuses = [post(c, wave, payload(wave, seed=i)).status_code for i, c in enumerate(clients)]
     assert statuses == [201, 201, 429]
@@ -320,7 +320,7 @@ def test_a_wave_is_throttled_across_all_anonymous_clients(api: Client, wave: Wav
 def test_survey_managers_and_api_clients_enter_paper_responses_without_anonymous_limits(
     api: Client, wave: Wave, manager, monkeypatch
 ) -> None:
-    monkeypatch.setattr(SubmitAnonThrottle, "THROTTLE_RATES", {"submit_anon": "1/minute"})
+    monkeypatch.setitem(api_settings.DEFAULT_THROTTLE_RATES, "submit_anon", "1/minute")
     _user, key = api_client_ensure(username="cati-centre")
     for auth in (token_for(manager), f"Token {key}"):
         statuses = [post(api, wave, payload(wave, seed=i), authorization=auth).status_code for i in range(3)]

@@ -1,0 +1,384 @@
+"""Benchmark: complete citizen responses submitted over HTTP.
+
+Starts gunicorn (production settings) on PostgreSQL with the real Redis broker
+and cache, then
+1. API: wrk (C code, two threads: it does not eat the two cores a Python load
+   generator would) posts complete, valid citizen responses, each with a fresh
+   submission_id, for --duration seconds at --connections concurrent clients;
+2. HTML: --html-clients Python threads complete the whole web journey (first
+   GET, locality, every page GET and POST, review, submit, receipt) for
+   --html-duration seconds.
+Prints responses/s and latency percentiles, and checks that the database holds
+exactly the responses the server acknowledged.
+
+Needs DATABASE_URL (PostgreSQL), REDIS_URL, CELERY_BROKER_URL and wrk
+(apt-get install wrk). Anonymous throttling stays on, with rates raised so the
+benchmark measures the server rather than the limiter.
+
+    .venv/bin/python bench/submit.py --duration 20 --connections 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coprod.settings.local")
+
+
+def django_setup() -> None:
+    import django
+
+    django.setup()
+
+
+def prepare(localities: int) -> tuple[str, list[str]]:
+    """A fresh open wave of the built-in study; returns its code and locality codes."""
+    from django.core.management import call_command
+
+    from surveys.selectors import study_get
+    from surveys.services.waves import localities_ensure, wave_ensure, wave_open
+
+    call_command("migrate", verbosity=0)
+    call_command("load_study", builtin=True, verbosity=0)
+    study = study_get("coproduction")
+    assert study is not None
+    codes = [f"bench-{i:03d}" for i in range(localities)]
+    found = localities_ensure(codes=codes).localities
+    code = f"bench-{int(time.time())}"
+    wave_open(wave=wave_ensure(code=code, study=study, localities=found).wave)
+    return code, codes
+
+
+def bodies(wave_code: str, localities: list[str], count: int) -> list[str]:
+    """Valid citizen response bodies with a SUBMISSION_ID placeholder."""
+    import json
+
+    from surveys.selectors import wave_get
+    from surveys.synthetic import answers_generate
+
+    wave = wave_get(wave_code)
+    assert wave is not None
+    rng = random.Random(1)
+    out = []
+    for i in range(count):
+        body = {
+            "submission_id": "SUBMISSION_ID",
+            "audience": "citizen",
+            "locality": localities[i % len(localities)],
+            "language": rng.choice(["en", "fr", "de", "da", "cs"]),
+            "answers": answers_generate(wave.citizen_version.definition, rng),
+        }
+        out.append(json.dumps(body, ensure_ascii=False))
+    return out
+
+
+def response_count(wave_code: str) -> int:
+    from surveys.models import Response
+
+    return Response.objects.filter(wave__code=wave_code).count()
+
+
+class Server:
+    """gunicorn on production settings, plain HTTP on loopback."""
+
+    def __init__(self, port: int, workers: int, threads: int):
+        self.port = port
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "coprod.settings.production",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "0",
+            "DEBUG": "0",
+            "LOG_LEVEL": "WARNING",
+            "THROTTLE_SUBMIT_ANON": "10000000/minute",
+            "THROTTLE_SUBMIT_WAVE": "10000000/minute",
+            "THROTTLE_ANON": "10000000/minute",
+        }
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+        )
+        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        self.process = subprocess.Popen(
+            [
+                gunicorn,
+                "coprod.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--worker-class",
+                "gthread",
+                "--log-level",
+                "warning",
+                "--access-logfile",
+                "/dev/null",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/health/")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise SystemExit("gunicorn did not become healthy within 30 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def run_wrk(port: int, path: str, bodies_file: str, duration: int, connections: int) -> dict[str, int]:
+    env = {**os.environ, "BENCH_BODIES": bodies_file, "BENCH_PATH": path}
+    result = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(ROOT / "bench" / "submit.lua"),
+            f"http://127.0.0.1:{port}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT "))
+    return {k: int(v) for k, v in (pair.split("=") for pair in line.split()[1:])}
+
+
+# --- the HTML journey ----------------------------------------------------------------
+
+
+class Browser:
+    """A minimal browser: one keep-alive connection, cookies, CSRF tokens."""
+
+    def __init__(self, port: int):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.cookies: dict[str, str] = {}
+        self.latencies: list[float] = []
+
+    def request(self, method: str, path: str, form: dict[str, Any] | None = None) -> tuple[int, str, str]:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form, doseq=True)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        started = time.perf_counter()
+        self.conn.request(method, path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        text = response.read().decode()
+        self.latencies.append(time.perf_counter() - started)
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        return response.status, response.headers.get("Location", ""), text
+
+
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def complete_journey(
+    browser: Browser, wave: str, locality: str, pages: list[tuple[int, dict[str, Any]]]
+) -> str:
+    status, _, html = browser.request("GET", f"/w/{wave}/")
+    assert status == 200, status
+    token = CSRF.search(html).group(1)  # type: ignore[union-attr]
+    status, location, _ = browser.request(
+        "POST", f"/w/{wave}/", {"locality": locality, "csrfmiddlewaretoken": token}
+    )
+    assert status == 302 and location.endswith("/p/1/"), (status, location)
+    for number, form in pages:
+        status, _, html = browser.request("GET", f"/w/{wave}/p/{number}/")
+        assert status == 200, status
+        token = CSRF.search(html).group(1)  # type: ignore[union-attr]
+        status, location, html = browser.request(
+            "POST", f"/w/{wave}/p/{number}/", {**form, "action": "next", "csrfmiddlewaretoken": token}
+        )
+        assert status == 302, (number, status, html[:500])
+    status, _, html = browser.request("GET", f"/w/{wave}/review/")
+    token = CSRF.search(html).group(1)  # type: ignore[union-attr]
+    status, location, _ = browser.request("POST", f"/w/{wave}/review/", {"csrfmiddlewaretoken": token})
+    assert status == 302 and location.endswith("/done/"), (status, location)
+    status, _, html = browser.request("GET", f"/w/{wave}/done/")
+    receipt = re.search(r'class="receipt" id="receipt">([0-9A-Z-]+)<', html)
+    assert status == 200 and receipt, status
+    # A new respondent on the same device starts afresh.
+    browser.cookies.pop("sessionid", None)
+    return receipt.group(1)
+
+
+def journeys(wave_code: str, localities: list[str], count: int) -> list[list[tuple[int, dict[str, Any]]]]:
+    """Form data, page by page, for ``count`` different respondents."""
+    from surveys.selectors import wave_get
+    from surveys.synthetic import answers_generate
+    from surveys.views.journey import visible_pages
+
+    wave = wave_get(wave_code)
+    assert wave is not None
+    definition = wave.citizen_version.definition
+    rng = random.Random(2)
+    out = []
+    for _ in range(count):
+        answers = answers_generate(definition, rng)
+        pages = []
+        for number in visible_pages(definition, answers):
+            form: dict[str, Any] = {}
+            for item in definition["sections"][number - 1]["items"]:
+                value = answers.get(item["code"])
+                if value is not None:
+                    form[item["code"]] = value if isinstance(value, list) else str(value)
+            pages.append((number, form))
+        out.append(pages)
+    return out
+
+
+def run_html(port: int, wave: str, localities: list[str], clients: int, duration: float) -> dict[str, Any]:
+    plans = journeys(wave, localities, 200)
+    completed: list[float] = []
+    browsers: list[Browser] = []
+    failures: list[str] = []
+    stop_at = time.monotonic() + duration
+
+    def client(n: int) -> None:
+        browser = Browser(port)
+        browsers.append(browser)
+        i = n
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            try:
+                complete_journey(browser, wave, localities[i % len(localities)], plans[i % len(plans)])
+            except Exception as exc:  # noqa: BLE001 - counted and reported
+                failures.append(repr(exc))
+                browser = Browser(port)
+                browsers.append(browser)
+                continue
+            completed.append(time.perf_counter() - started)
+            i += clients
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    latencies = sorted(x for b in browsers for x in b.latencies)
+    return {
+        "completions": len(completed),
+        "elapsed": elapsed,
+        "failures": failures,
+        "requests": len(latencies),
+        "journey_p50": statistics.median(completed) if completed else 0.0,
+        "request_p50": latencies[len(latencies) // 2] if latencies else 0.0,
+        "request_p95": latencies[int(len(latencies) * 0.95)] if latencies else 0.0,
+        "request_p99": latencies[int(len(latencies) * 0.99)] if latencies else 0.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=20, help="API phase, seconds")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent API clients (C)")
+    parser.add_argument("--html-clients", type=int, default=8)
+    parser.add_argument("--html-duration", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--localities", type=int, default=20)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+
+    missing = [v for v in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL") if not os.environ.get(v)]
+    if missing or not os.environ["DATABASE_URL"].startswith("postgres"):
+        raise SystemExit(f"Set {', '.join(missing) or 'DATABASE_URL to PostgreSQL'} (see README).")
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk).")
+
+    django_setup()
+    wave, localities = prepare(args.localities)
+    server = Server(args.port, args.workers, args.threads)
+    try:
+        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
+            handle.write("\n".join(bodies(wave, localities, 500)) + "\n")
+        path = f"/api/v1/waves/{wave}/responses/"
+        warm = run_wrk(args.port, path, handle.name, 3, args.connections)
+        api = run_wrk(args.port, path, handle.name, args.duration, args.connections)
+        time.sleep(2)  # let the requests wrk abandoned at its deadline finish
+        stored = response_count(wave)
+        acknowledged = warm["created"] + api["created"]
+        seconds = api["duration_us"] / 1e6
+        print(f"API  C={args.connections} gunicorn {args.workers}x{args.threads} gthread, wrk -t2")
+        print(f"     responses/s      {api['created'] / seconds:8.1f}  ({api['created']} in {seconds:.1f} s)")
+        print(
+            f"     latency ms       p50 {api['p50_us'] / 1000:.1f}  p95 {api['p95_us'] / 1000:.1f}"
+            f"  p99 {api['p99_us'] / 1000:.1f}"
+        )
+        print(f"     non-201 replies  {api['other'] + warm['other']}  socket errors {api['errors']}")
+        # wrk stops at its deadline without waiting for the replies in flight; those
+        # responses are stored but were never acknowledged to wrk: at most one per connection and run (warm-up and measured).
+        in_flight = stored - acknowledged
+        verdict = "OK" if 0 <= in_flight <= 2 * args.connections else "MISMATCH"
+        print(
+            f"     stored {stored} = acknowledged {acknowledged} + {in_flight} in flight at wrk's deadline  {verdict}"
+        )
+
+        before = response_count(wave)
+        html = run_html(args.port, wave, localities, args.html_clients, args.html_duration)
+        stored_html = response_count(wave) - before
+        print(f"HTML {args.html_clients} Python client threads, {html['requests']} requests")
+        print(
+            f"     completions/s    {html['completions'] / html['elapsed']:8.1f}"
+            f"  ({html['completions']} in {html['elapsed']:.1f} s; median journey {html['journey_p50'] * 1000:.0f} ms)"
+        )
+        print(
+            f"     request ms       p50 {html['request_p50'] * 1000:.1f}  p95 {html['request_p95'] * 1000:.1f}"
+            f"  p99 {html['request_p99'] * 1000:.1f}"
+        )
+        print(
+            f"     stored = completed: {stored_html} = {html['completions']}"
+            f"  {'OK' if stored_html == html['completions'] else 'MISMATCH'}; failures {len(html['failures'])}"
+        )
+        if html["failures"]:
+            print("     first failure:", html["failures"][0][:300])
+        if verdict != "OK" or stored_html != html["completions"]:
+            raise SystemExit(1)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
