@@ -48,7 +48,7 @@ class WindowThrottle(BaseThrottle):
     scope = ""
 
     def __init__(self) -> None:
-        self.limit, self.period = parse_rate(api_settings.DEFAULT_THROTTLE_RATES[self.scope])
+        self.limit, self.period = parse_rate(str(api_settings.DEFAULT_THROTTLE_RATES[self.scope]))
         self.window_end = 0.0
 
     def ident(self, request: Request, view: Any) -> str | None:

@@ -16,7 +16,6 @@ import pytest
 
 from tests.conftest import REQUIRE_SERVICES
 
-
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
