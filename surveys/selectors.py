@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from surveys.definition.validate import CONSTRAINT_KEYS
 from surveys.models import (
@@ -27,16 +27,14 @@ from surveys.roles import API_CLIENTS, SURVEY_MANAGERS
 
 
 def waves_open() -> QuerySet[Wave]:
-    """Waves with status open, newest first, with their study and response counts."""
+    """Waves with status open, newest first, with their study and number of localities.
+
+    (No response counts: counting a wave's responses on a public page would
+    scan them on every visit.)"""
     return (
         Wave.objects.filter(status=WaveStatus.OPEN)
         .select_related("study")
-        .annotate(
-            locality_count=Count("wave_localities", distinct=True),
-            citizen_responses=Count(
-                "responses", filter=Q(responses__audience=Audience.CITIZEN), distinct=True
-            ),
-        )
+        .annotate(locality_count=Count("wave_localities"))
         .order_by("-opens_at", "code")
     )
 
