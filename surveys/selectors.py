@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Max, Min, Prefetch, QuerySet, Sum
 
 from surveys.definition.validate import CONSTRAINT_KEYS
 from surveys.models import (
@@ -23,7 +24,7 @@ from surveys.models import (
     WaveLocality,
     WaveStatus,
 )
-from surveys.roles import API_CLIENTS, SURVEY_MANAGERS
+from surveys.roles import ANALYSTS, API_CLIENTS, SURVEY_MANAGERS
 
 
 def waves_open() -> QuerySet[Wave]:
@@ -212,3 +213,130 @@ def official_current_answers(user: AbstractBaseUser, wave: Wave, locality: Local
 
 def user_is_official(user: AbstractBaseUser | AnonymousUser) -> bool:
     return user.is_authenticated and OfficialProfile.objects.filter(user=user).exists()  # type: ignore[misc]
+
+
+# --- for analytics ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeasuredActivity:
+    """How one activity is measured in a wave: the paired citizen and official items."""
+
+    code: str
+    service_area: str
+    kind: str
+    citizen_item: str
+    engaged: frozenset[str]
+    scores: dict[str, float]
+    official_item: str
+
+
+def wave_measurement_plan(wave_id: int) -> list[MeasuredActivity]:
+    """The activities a wave measures, in questionnaire order, with their paired items."""
+    wave = Wave.objects.only("study_id", "citizen_version_id", "official_version_id").get(pk=wave_id)
+    citizen = version_definition(wave.citizen_version_id)
+    official = version_definition(wave.official_version_id)
+    official_items = {
+        item["activity"]: item["code"]
+        for section in official["sections"]
+        for item in section["items"]
+        if item.get("activity")
+    }
+    activities = {
+        a.code: a for a in Activity.objects.filter(study_id=wave.study_id).select_related("service_area")
+    }
+    plan = []
+    for section in citizen["sections"]:
+        for item in section["items"]:
+            code = item.get("activity")
+            if not code or code not in official_items:
+                continue
+            choices = citizen["choice_lists"][item["choices"]]
+            plan.append(
+                MeasuredActivity(
+                    code=code,
+                    service_area=activities[code].service_area.code,
+                    kind=activities[code].kind,
+                    citizen_item=item["code"],
+                    engaged=frozenset(c["code"] for c in choices if c.get("engaged")),
+                    scores={c["code"]: float(c["score"]) for c in choices},
+                    official_item=official_items[code],
+                )
+            )
+    return plan
+
+
+def current_responses(wave_id: int, locality_id: int) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """(id, audience, answers) of every response that counts for a wave and locality,
+    streamed from one query (one consistent snapshot)."""
+    return (
+        Response.objects.filter(wave_id=wave_id, locality_id=locality_id, is_current=True)
+        .order_by()
+        .values_list("id", "audience", "answers")
+        .iterator(chunk_size=2000)
+    )
+
+
+@dataclass(frozen=True)
+class ResponseFingerprint:
+    """What responses count for a (wave, locality), summarised: any change to that
+    set changes the fingerprint (count and id sum; a superseded official answer
+    is replaced by one with a higher id)."""
+
+    wave_id: int
+    locality_id: int
+    count: int
+    id_sum: int
+    max_id: int
+    last_submitted_at: datetime | None
+
+
+def response_fingerprints(wave_id: int | None = None) -> list[ResponseFingerprint]:
+    """The fingerprint of every (wave, locality) with responses, from one grouped query."""
+    rows = Response.objects.filter(is_current=True)
+    if wave_id is not None:
+        rows = rows.filter(wave_id=wave_id)
+    grouped = (
+        rows.order_by()
+        .values("wave_id", "locality_id")
+        .annotate(count=Count("id"), id_sum=Sum("id"), max_id=Max("id"), last=Max("submitted_at"))
+    )
+    return [
+        ResponseFingerprint(g["wave_id"], g["locality_id"], g["count"], g["id_sum"], g["max_id"], g["last"])
+        for g in grouped
+    ]
+
+
+def wave_locality_pairs(wave_id: int | None = None, locality_id: int | None = None) -> list[tuple[int, int]]:
+    """(wave id, locality id) of every locality in scope of a wave (not archived)."""
+    pairs = WaveLocality.objects.exclude(wave__status=WaveStatus.ARCHIVED)
+    if wave_id is not None:
+        pairs = pairs.filter(wave_id=wave_id)
+    if locality_id is not None:
+        pairs = pairs.filter(locality_id=locality_id)
+    return list(pairs.order_by("wave_id", "locality_id").values_list("wave_id", "locality_id"))
+
+
+def user_official_locality_ids(user: AbstractBaseUser | AnonymousUser) -> set[int]:
+    if not user.is_authenticated:
+        return set()
+    return set(Locality.objects.filter(officials__user_id=user.pk or 0).values_list("pk", flat=True))
+
+
+def user_is_analyst(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Survey managers and analysts read every figure."""
+    if not user.is_authenticated:
+        return False
+    return bool(
+        getattr(user, "is_superuser", False)
+        or user.groups.filter(name__in=[SURVEY_MANAGERS, ANALYSTS]).exists()  # type: ignore[union-attr,attr-defined]
+    )
+
+
+def earliest_submission_after(wave_id: int, locality_id: int, response_id: int) -> datetime | None:
+    """When the first response of a (wave, locality) after ``response_id`` arrived."""
+    return (
+        Response.objects.filter(wave_id=wave_id, locality_id=locality_id, id__gt=response_id)
+        .order_by()
+        .aggregate(first=Min("submitted_at"))["first"]
+    )

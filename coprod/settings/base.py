@@ -8,6 +8,7 @@ README.md, "Configuration", for the full list.
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from coprod.settings.env import env_bool, env_int, env_list, env_str
@@ -125,14 +126,45 @@ CELERY_TIMEZONE = "UTC"
 # A request must never hang on a broker that is down: connecting and
 # publishing give up after a few seconds (the database, not the broker, is
 # the source of truth; see docs/operations.md).
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
     "max_retries": 2,
 }
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# At-least-once processing of idempotent tasks (see docs/operations.md):
+# acknowledge after the task ran, and give the task back to the queue if the
+# worker process dies; fetch one task at a time so a slow one holds no others.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660)
+# Redis re-delivers an unacknowledged task after the visibility timeout: it
+# must exceed the hard time limit, or a long task would run twice at once.
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = CELERY_TASK_TIME_LIMIT * 2
+CELERY_BROKER_CONNECTION_MAX_RETRIES = 10
+# Indices and exports run on their own queues, so a long export never delays figures.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "analytics.recompute_locality": {"queue": "indices"},
+    "analytics.reconcile": {"queue": "indices"},
+    "analytics.rebuild": {"queue": "indices"},
+    "analytics.export*": {"queue": "exports"},
+}
+# The beat schedule, in one place.
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-every-minute": {"task": "analytics.reconcile", "schedule": 60.0},
+    "rebuild-nightly": {"task": "analytics.rebuild", "schedule": crontab(hour=3, minute=15)},
+}
+# Coalescing of recomputes (analytics.pending): wait this long before a
+# recompute so a burst of responses lands in one; the pending mark expires
+# after ANALYTICS_PENDING_TTL in case its task is lost.
+ANALYTICS_COALESCE_SECONDS = float(env_str("ANALYTICS_COALESCE_SECONDS", "0.5"))
+ANALYTICS_PENDING_TTL = env_int("ANALYTICS_PENDING_TTL", 60)
+ANALYTICS_BROKER_BACKOFF_SECONDS = env_int("ANALYTICS_BROKER_BACKOFF_SECONDS", 10)
 
 # --- Auth ----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -242,3 +274,4 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # type: ignore[index]
+LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}  # type: ignore[index]

@@ -1,0 +1,64 @@
+"""Coalescing recomputes: at most one pending task per (wave, locality).
+
+A burst of responses to one locality schedules one task (run after a short
+delay, so the burst is in it); a response arriving while that task runs
+schedules the next one. The mark lives in the cache (Redis); if the cache or
+the broker is down the response is still saved and the reconciler catches up.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+# After the broker refuses a task, skip publishing for a while instead of
+# making every request wait out the connection timeout again.
+_broker_down_until = 0.0
+
+
+def _key(wave_id: int, locality_id: int) -> str:
+    return f"analytics:pending:{wave_id}:{locality_id}"
+
+
+def clear(wave_id: int, locality_id: int) -> None:
+    try:
+        cache.delete(_key(wave_id, locality_id))
+    except Exception:  # noqa: BLE001 - a cache outage must not fail the recompute
+        logger.warning("cache unavailable; pending mark not cleared", exc_info=True)
+
+
+def schedule(wave_id: int, locality_id: int) -> bool:
+    """Ask for a recompute of (wave, locality) unless one is already pending.
+    Returns whether a task was sent. Never raises: the database is the source
+    of truth and the reconciler finds anything a lost task missed."""
+    global _broker_down_until
+    from analytics.tasks import recompute_locality_task
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        recompute_locality_task.apply(args=(wave_id, locality_id))
+        return True
+    if time.monotonic() < _broker_down_until:
+        return False
+    key = _key(wave_id, locality_id)
+    try:
+        if not cache.add(key, 1, timeout=settings.ANALYTICS_PENDING_TTL):
+            return False
+    except Exception:  # noqa: BLE001
+        logger.warning("cache unavailable; scheduling without coalescing", exc_info=True)
+    try:
+        recompute_locality_task.apply_async(
+            (wave_id, locality_id), countdown=settings.ANALYTICS_COALESCE_SECONDS
+        )
+        return True
+    except Exception:  # noqa: BLE001
+        _broker_down_until = time.monotonic() + settings.ANALYTICS_BROKER_BACKOFF_SECONDS
+        logger.warning(
+            "broker unavailable; the reconciler will recompute wave %s locality %s", wave_id, locality_id
+        )
+        clear(wave_id, locality_id)
+        return False

@@ -1,0 +1,302 @@
+"""Computing engagement indices: one (wave, locality) at a time, from scratch.
+
+A recompute reads every response that counts for the pair in one query (one
+consistent snapshot), computes every index, and upserts the rows together with
+the fingerprint of exactly the responses it read. It is idempotent, serialised
+per pair by a PostgreSQL advisory lock (released by the database if the worker
+dies), and never lets an older snapshot overwrite a newer one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from analytics.models import INDEX_DEFINITION, IndexRow, Level, LocalityState
+from analytics.statistics import Estimate, mean_t, share_wilson
+from surveys.selectors import (
+    MeasuredActivity,
+    current_responses,
+    response_fingerprints,
+    wave_locality_pairs,
+    wave_measurement_plan,
+)
+
+logger = logging.getLogger(__name__)
+
+OVERALL = "overall"
+
+
+@dataclass
+class RecomputeResult:
+    wave_id: int
+    locality_id: int
+    responses: int
+    watermark: int
+    rows: int
+    changed: bool
+
+
+@dataclass
+class _Rows:
+    rows: list[IndexRow] = field(default_factory=list)
+
+    def add(
+        self,
+        audience: str,
+        level: str,
+        key: str,
+        estimate: Estimate,
+        mean_score: float | None = None,
+    ) -> None:
+        self.rows.append(
+            IndexRow(
+                audience=audience,
+                level=level,
+                key=key,
+                n=estimate.n,
+                estimate=estimate.estimate,
+                ci_low=estimate.ci_low,
+                ci_high=estimate.ci_high,
+                sd=estimate.sd,
+                mean_score=mean_score,
+            )
+        )
+
+
+def _groups(activity: MeasuredActivity) -> list[tuple[str, str]]:
+    return [
+        (Level.SERVICE_AREA, activity.service_area),
+        (Level.KIND, activity.kind),
+        (Level.OVERALL, OVERALL),
+    ]
+
+
+def compute_indices(
+    plan: list[MeasuredActivity], responses: Iterable[tuple[int, str, dict]]
+) -> tuple[list[IndexRow], int, int, int]:
+    """Every index row for one locality, and the (count, id sum, max id) of the
+    responses read. Pure: no database access besides consuming ``responses``."""
+    count = id_sum = max_id = 0
+    engaged_k: dict[str, int] = defaultdict(int)
+    answered_n: dict[str, int] = defaultdict(int)
+    scores: dict[str, list[float]] = defaultdict(list)
+    estimates: dict[str, list[float]] = defaultdict(list)
+    citizen_groups: dict[tuple[str, str], list[float]] = defaultdict(list)
+    citizen_group_scores: dict[tuple[str, str], list[float]] = defaultdict(list)
+    official_groups: dict[tuple[str, str], list[float]] = defaultdict(list)
+
+    for response_id, audience, answers in responses:
+        count += 1
+        id_sum += response_id
+        max_id = max(max_id, response_id)
+        engaged_in: dict[tuple[str, str], list[int]] = defaultdict(list)
+        score_in: dict[tuple[str, str], list[float]] = defaultdict(list)
+        estimate_in: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for activity in plan:
+            if audience == "citizen":
+                choice = answers.get(activity.citizen_item)
+                if choice not in activity.scores:
+                    continue
+                engaged = choice in activity.engaged
+                answered_n[activity.code] += 1
+                engaged_k[activity.code] += engaged
+                scores[activity.code].append(activity.scores[choice])
+                for group in _groups(activity):
+                    engaged_in[group].append(engaged)
+                    score_in[group].append(activity.scores[choice])
+            else:
+                value = answers.get(activity.official_item)
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    continue
+                share = value / 100
+                estimates[activity.code].append(share)
+                for group in _groups(activity):
+                    estimate_in[group].append(share)
+        for group, flags in engaged_in.items():
+            citizen_groups[group].append(sum(flags) / len(flags))
+            citizen_group_scores[group].append(sum(score_in[group]) / len(score_in[group]))
+        for group, shares in estimate_in.items():
+            official_groups[group].append(sum(shares) / len(shares))
+
+    out = _Rows()
+    group_keys: list[tuple[str, str]] = []
+    for activity in plan:
+        code = activity.code
+        activity_scores = scores[code]
+        out.add(
+            "citizen",
+            Level.ACTIVITY,
+            code,
+            share_wilson(engaged_k[code], answered_n[code]),
+            mean_score=sum(activity_scores) / len(activity_scores) if activity_scores else None,
+        )
+        out.add("official", Level.ACTIVITY, code, mean_t(estimates[code]))
+        for group in _groups(activity):
+            if group not in group_keys:
+                group_keys.append(group)
+    for level, key in group_keys:
+        group_scores = citizen_group_scores[(level, key)]
+        out.add(
+            "citizen",
+            level,
+            key,
+            mean_t(citizen_groups[(level, key)]),
+            mean_score=sum(group_scores) / len(group_scores) if group_scores else None,
+        )
+        out.add("official", level, key, mean_t(official_groups[(level, key)]))
+    return out.rows, count, id_sum, max_id
+
+
+def _lock(wave_id: int, locality_id: int) -> None:
+    """Serialise recomputes of one (wave, locality) until the transaction ends.
+    PostgreSQL releases the lock if the worker's connection dies; SQLite
+    serialises writers anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [wave_id, locality_id])
+
+
+@transaction.atomic
+def locality_recompute(*, wave_id: int, locality_id: int) -> RecomputeResult:
+    """Recompute every index of one (wave, locality) from scratch and store it.
+
+    Idempotent: the same responses give the same rows, and nothing is written
+    when the stored figures already describe exactly these responses.
+    """
+    started = time.monotonic()
+    _lock(wave_id, locality_id)
+    plan = wave_measurement_plan(wave_id)
+    rows, count, id_sum, max_id = compute_indices(plan, current_responses(wave_id, locality_id))
+    state = LocalityState.objects.filter(wave_id=wave_id, locality_id=locality_id).first()
+    unchanged = (
+        state is not None
+        and state.response_count == count
+        and state.id_sum == id_sum
+        and state.definition == INDEX_DEFINITION
+    )
+    if unchanged:
+        return RecomputeResult(wave_id, locality_id, count, max_id, len(rows), changed=False)
+
+    now = timezone.now()
+    for row in rows:
+        row.wave_id = wave_id
+        row.locality_id = locality_id
+        row.watermark = max_id
+        row.computed_at = now
+        row.definition = INDEX_DEFINITION
+    IndexRow.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["wave", "locality", "audience", "level", "key"],
+        update_fields=[
+            "n",
+            "estimate",
+            "ci_low",
+            "ci_high",
+            "mean_score",
+            "sd",
+            "definition",
+            "watermark",
+            "computed_at",
+        ],
+    )
+    LocalityState.objects.update_or_create(
+        wave_id=wave_id,
+        locality_id=locality_id,
+        defaults={
+            "response_count": count,
+            "id_sum": id_sum,
+            "watermark": max_id,
+            "definition": INDEX_DEFINITION,
+            "computed_at": now,
+            "duration_ms": (time.monotonic() - started) * 1000,
+            "recomputes": (state.recomputes + 1) if state else 1,
+        },
+    )
+    return RecomputeResult(wave_id, locality_id, count, max_id, len(rows), changed=True)
+
+
+@dataclass(frozen=True)
+class Lag:
+    wave_id: int
+    locality_id: int
+    responses: int
+    computed: int
+    lag_seconds: float | None
+
+
+def lagging_pairs(wave_id: int | None = None) -> list[Lag]:
+    """Every (wave, locality) whose stored figures do not describe its current
+    responses (or were computed with an older index definition)."""
+    states = {
+        (s.wave_id, s.locality_id): s
+        for s in LocalityState.objects.filter(**({"wave_id": wave_id} if wave_id else {}))
+    }
+    lagging = []
+    now = timezone.now()
+    for fp in response_fingerprints(wave_id):
+        state = states.get((fp.wave_id, fp.locality_id))
+        fresh = (
+            state is not None
+            and state.response_count == fp.count
+            and state.id_sum == fp.id_sum
+            and state.definition == INDEX_DEFINITION
+        )
+        if not fresh:
+            since = state.computed_at if state else None
+            lag = (
+                (now - fp.last_submitted_at).total_seconds()
+                if fp.last_submitted_at and (since is None or since < fp.last_submitted_at)
+                else 0.0
+            )
+            lagging.append(
+                Lag(fp.wave_id, fp.locality_id, fp.count, state.response_count if state else 0, lag)
+            )
+    return lagging
+
+
+def lagging_recompute(*, wave_id: int | None = None) -> list[RecomputeResult]:
+    """The reconciler: recompute every lagging (wave, locality). Safe to run any time."""
+    results = [
+        locality_recompute(wave_id=lag.wave_id, locality_id=lag.locality_id) for lag in lagging_pairs(wave_id)
+    ]
+    if results:
+        logger.info("reconciler recomputed %d lagging localities", len(results))
+    return results
+
+
+def indices_rebuild(*, wave_id: int | None = None, locality_id: int | None = None) -> list[RecomputeResult]:
+    """Recompute every (wave, locality) in scope, forcing a fresh computation, and
+    log every pair whose stored figures had to change (they should not have)."""
+    results = []
+    for pair_wave, pair_locality in wave_locality_pairs(wave_id, locality_id):
+        before = _snapshot(pair_wave, pair_locality)
+        LocalityState.objects.filter(wave_id=pair_wave, locality_id=pair_locality).delete()
+        result = locality_recompute(wave_id=pair_wave, locality_id=pair_locality)
+        after = _snapshot(pair_wave, pair_locality)
+        if before and before != after:
+            logger.warning(
+                "rebuild corrected wave %s locality %s: %d figures differed",
+                pair_wave,
+                pair_locality,
+                len(set(before.items()) ^ set(after.items())),
+            )
+            result.changed = True
+        else:
+            result.changed = False
+        results.append(result)
+    return results
+
+
+def _snapshot(wave_id: int, locality_id: int) -> dict[tuple[str, str, str], tuple]:
+    return {
+        (r.audience, r.level, r.key): (r.n, r.estimate, r.ci_low, r.ci_high, r.mean_score, r.sd)
+        for r in IndexRow.objects.filter(wave_id=wave_id, locality_id=locality_id)
+    }

@@ -1,0 +1,34 @@
+"""Celery tasks of the analytics app: thin wrappers around services.
+
+Tasks take JSON-safe ids, call one service and return nothing. They are safe
+to run twice (recomputes are idempotent), so they are acknowledged late and
+re-queued if a worker dies mid-task (settings: CELERY_TASK_ACKS_LATE,
+CELERY_TASK_REJECT_ON_WORKER_LOST).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from analytics import pending
+from analytics.services import indices_rebuild, lagging_recompute, locality_recompute
+
+
+@shared_task(name="analytics.recompute_locality", ignore_result=True)
+def recompute_locality_task(wave_id: int, locality_id: int) -> None:
+    """Recompute one (wave, locality). Clears the pending mark first, so a
+    response committed while this runs schedules a fresh recompute."""
+    pending.clear(wave_id, locality_id)
+    locality_recompute(wave_id=wave_id, locality_id=locality_id)
+
+
+@shared_task(name="analytics.reconcile", ignore_result=True)
+def reconcile_task() -> None:
+    """Every minute: recompute whatever lags its responses (a lost task only delays a figure)."""
+    lagging_recompute()
+
+
+@shared_task(name="analytics.rebuild", ignore_result=True)
+def rebuild_task() -> None:
+    """Nightly: recompute everything from scratch and log any difference corrected."""
+    indices_rebuild()
