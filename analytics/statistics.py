@@ -32,7 +32,10 @@ def share_wilson(k: int, n: int) -> Estimate:
         return Estimate(0, None, None, None, None)
     low, high = proportion_confint(k, n, alpha=1 - CONFIDENCE, method="wilson")
     p = k / n
-    return Estimate(n, p, _clip(float(low)), _clip(float(high)), math.sqrt(p * (1 - p)))
+    # At p = 0 or 1 the Wilson bound is exactly 0 or 1; floating point can
+    # leave it a hair inside, which would exclude the estimate itself.
+    low, high = min(float(low), p), max(float(high), p)
+    return Estimate(n, p, _clip(low), _clip(high), math.sqrt(p * (1 - p)))
 
 
 def mean_t(values: Sequence[float]) -> Estimate:

@@ -8,10 +8,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST).
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
+from django.core.exceptions import ObjectDoesNotExist
 
 from analytics import pending
 from analytics.services import indices_rebuild, lagging_recompute, locality_recompute
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="analytics.recompute_locality", ignore_result=True)
@@ -19,7 +24,10 @@ def recompute_locality_task(wave_id: int, locality_id: int) -> None:
     """Recompute one (wave, locality). Clears the pending mark first, so a
     response committed while this runs schedules a fresh recompute."""
     pending.clear(wave_id, locality_id)
-    locality_recompute(wave_id=wave_id, locality_id=locality_id)
+    try:
+        locality_recompute(wave_id=wave_id, locality_id=locality_id)
+    except ObjectDoesNotExist:
+        logger.info("wave %s or locality %s no longer exists; nothing to recompute", wave_id, locality_id)
 
 
 @shared_task(name="analytics.reconcile", ignore_result=True)

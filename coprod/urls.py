@@ -13,5 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("surveys.api.urls")),
+    path("api/v1/", include("analytics.api.urls")),
     path("", include("surveys.urls")),
 ]

@@ -173,6 +173,7 @@ def celery_worker(services: Services, django_db_setup: None, django_db_blocker) 
         [
             *(sys.executable, "-m", "celery", "-A", "coprod", "worker"),
             *("--pool", "solo", "--concurrency", "1", "--hostname", node),
+            *("--queues", "indices,exports,default"),
             *("--without-gossip", "--without-mingle", "--loglevel", "WARNING"),
         ],
         cwd=Path(__file__).resolve().parent.parent,

@@ -34,11 +34,11 @@ from surveys.selectors import questionnaire_document, waves_for_api
 from surveys.services.responses import response_submit
 
 
-def _error(description: str) -> OpenApiResponse:
+def error_response(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
-NOT_FOUND = _error("not_found: no such wave (or not visible to you).")
+NOT_FOUND = error_response("not_found: no such wave (or not visible to you).")
 
 
 def _visible_wave(request: Request, code: str) -> Wave:
@@ -121,20 +121,20 @@ class ResponseSubmitApi(APIView):
         responses={
             201: SubmissionResultSerializer,
             200: OpenApiResponse(SubmissionResultSerializer, description="A safe retry."),
-            400: _error(
+            400: error_response(
                 "invalid_response (errors per field, answers as answers.<item>), "
                 "unknown_locality, invitation_invalid, malformed_json."
             ),
-            401: _error("not_authenticated: an official response needs a signed-in official."),
-            403: _error(
+            401: error_response("not_authenticated: an official response needs a signed-in official."),
+            403: error_response(
                 "forbidden: wrong audience for the invitation or caller, "
                 "or a locality the official is not bound to."
             ),
             404: NOT_FOUND,
-            409: _error("wave_not_open, invitation_used, submission_conflict."),
-            413: _error("payload_too_large."),
-            415: _error("unsupported_media_type: send application/json."),
-            429: _error("throttled; see the Retry-After header."),
+            409: error_response("wave_not_open, invitation_used, submission_conflict."),
+            413: error_response("payload_too_large."),
+            415: error_response("unsupported_media_type: send application/json."),
+            429: error_response("throttled; see the Retry-After header."),
         },
     )
     def post(self, request: Request, wave: str) -> Response:
@@ -177,8 +177,8 @@ class AuthTokenApi(APIView):
         request=TokenRequestSerializer,
         responses={
             200: TokenSerializer,
-            400: _error("invalid_credentials."),
-            429: _error("throttled, or locked_out after too many failed attempts."),
+            400: error_response("invalid_credentials."),
+            429: error_response("throttled, or locked_out after too many failed attempts."),
         },
         auth=[],
     )

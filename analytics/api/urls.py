@@ -1,0 +1,7 @@
+from django.urls import path
+
+from analytics.api import views
+
+urlpatterns = [
+    path("waves/<slug:wave>/indices/", views.IndexListApi.as_view(), name="api-indices"),
+]

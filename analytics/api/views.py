@@ -1,0 +1,86 @@
+"""The index API: stored engagement indices, with their freshness."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analytics.api.serializers import IndexRowSerializer
+from analytics.models import Level
+from analytics.selectors import freshness, indices_for_wave
+from surveys.api.views import NOT_FOUND, error_response
+from surveys.models import Audience, Wave
+from surveys.selectors import user_is_analyst, user_official_locality_ids
+
+
+class Pages(PageNumberPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+def readable_localities(request: Request) -> set[int] | None:
+    """None: every locality (survey managers, analysts); else the official's own.
+    Raises PermissionDenied for anyone else."""
+    if user_is_analyst(request.user):
+        return None
+    own = user_official_locality_ids(request.user)
+    if not own:
+        raise PermissionDenied("Only survey managers, analysts and officials read figures.")
+    return own
+
+
+class IndexListApi(APIView):
+    @extend_schema(
+        operation_id="indices_list",
+        summary="Engagement indices of a wave",
+        description=(
+            "Stored indices per locality, audience, level (activity, service_area, kind, overall) "
+            "and key. Survey managers and analysts see every locality; officials their own. "
+            "Each row says when it was computed, from which responses (watermark: the highest "
+            "response id included), and whether newer responses are not in it yet (stale, lag_seconds)."
+        ),
+        parameters=[
+            OpenApiParameter("locality", str, required=False),
+            OpenApiParameter("audience", str, enum=Audience.values, required=False),
+            OpenApiParameter("level", str, enum=Level.values, required=False),
+            OpenApiParameter("key", str, required=False),
+            OpenApiParameter("page", int, required=False),
+            OpenApiParameter("page_size", int, required=False, description="Up to 1000 (default 100)."),
+        ],
+        responses={
+            200: IndexRowSerializer(many=True),
+            401: error_response("not_authenticated."),
+            403: error_response("forbidden."),
+            404: NOT_FOUND,
+        },
+    )
+    def get(self, request: Request, wave: str) -> Response:
+        target = Wave.objects.filter(code=wave).first()
+        if target is None:
+            raise NotFound(f"No wave '{wave}'.")
+        own = readable_localities(request)
+        params = request.query_params
+        errors = {}
+        if params.get("audience") and params["audience"] not in Audience.values:
+            errors["audience"] = [f"Must be one of: {', '.join(Audience.values)}."]
+        if params.get("level") and params["level"] not in Level.values:
+            errors["level"] = [f"Must be one of: {', '.join(Level.values)}."]
+        if errors:
+            raise ValidationError(errors)
+        rows = indices_for_wave(
+            target.pk,
+            locality_ids=own,
+            locality_code=params.get("locality"),
+            audience=params.get("audience"),
+            level=params.get("level"),
+            key=params.get("key"),
+        )
+        paginator = Pages()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        context = {"freshness": freshness(target.pk)}
+        return paginator.get_paginated_response(IndexRowSerializer(page, many=True, context=context).data)

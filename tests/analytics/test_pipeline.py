@@ -1,0 +1,280 @@
+"""The pipeline on the real services: PostgreSQL, the Redis broker and a real
+Celery worker started by the test suite. Figures follow responses within
+seconds, bursts coalesce, and nothing is lost when the broker or a worker fails."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from analytics import pending
+from analytics.models import IndexRow, LocalityState
+from analytics.services import lagging_pairs, locality_recompute
+from analytics.tasks import reconcile_task
+from coprod.celery import app
+from surveys.models import Audience, Response, Wave
+from surveys.services.responses import response_submit
+from surveys.synthetic import answers_generate
+from tests.analytics.reference import assert_matches, expected_indices
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def citizen_body(wave: Wave, locality: str, seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    return {
+        "submission_id": str(uuid.uuid4()),
+        "audience": "citizen",
+        "locality": locality,
+        "language": "en",
+        "answers": answers_generate(wave.citizen_version.definition, rng, engaged_rate=lambda a: 0.55),
+    }
+
+
+def submit(wave: Wave, locality: str, seed: int) -> Response:
+    body = citizen_body(wave, locality, seed)
+    return response_submit(
+        wave=wave, submission_id=uuid.UUID(body["submission_id"]), audience=Audience.CITIZEN,
+        locality_code=locality, language="en", answers=body["answers"],
+    ).response  # fmt: skip
+
+
+def wait_fresh(wave: Wave, localities: list[Any], timeout: float = 30.0) -> float:
+    """Seconds until every locality's figures include every response."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        states = LocalityState.objects.filter(wave=wave, locality__in=localities).count()
+        if states == len(localities) and not lagging_pairs(wave.pk):
+            return time.monotonic() - started
+        time.sleep(0.1)
+    raise AssertionError(f"figures still lag after {timeout} s: {lagging_pairs(wave.pk)}")
+
+
+@pytest.fixture
+def live_wave(celery_worker: str, postgres: None, wave: Wave) -> Wave:
+    """An open wave, with the real worker consuming the indices queue."""
+    pending._broker_down_until = 0.0
+    return wave
+
+
+def test_figures_follow_responses_and_equal_a_fresh_computation(
+    live_wave: Wave, locality_a, locality_b
+) -> None:
+    client = Client()
+    for i in range(30):
+        locality = "alpha" if i % 3 else "beta"
+        response = client.post(
+            f"/api/v1/waves/{live_wave.code}/responses/",
+            json.dumps(citizen_body(live_wave, locality, i)),
+            content_type="application/json",
+            REMOTE_ADDR=f"10.5.0.{i}",
+        )
+        assert response.status_code == 201
+
+    waited = wait_fresh(live_wave, [locality_a, locality_b])
+
+    assert waited < 10
+    for locality in (locality_a, locality_b):
+        assert_matches(
+            list(IndexRow.objects.filter(wave=live_wave, locality=locality)),
+            expected_indices(live_wave, locality.pk),
+        )
+
+
+def test_a_burst_to_one_locality_coalesces_into_a_handful_of_recomputes(live_wave: Wave, locality_a) -> None:
+    burst = 200
+    started = time.monotonic()
+    for i in range(burst):
+        submit(live_wave, "alpha", i)
+    elapsed = time.monotonic() - started
+
+    wait_fresh(live_wave, [locality_a])
+
+    recomputes = LocalityState.objects.get(wave=live_wave, locality=locality_a).recomputes
+    print(f"\n{burst} responses in {elapsed:.1f} s -> {recomputes} recomputes")
+    assert recomputes <= max(10, int(elapsed * 4))
+    assert IndexRow.objects.get(locality=locality_a, audience="citizen", level="overall").n == burst
+
+
+def test_concurrent_submissions_to_one_locality_are_all_counted(live_wave: Wave, locality_a) -> None:
+    def worker(offset: int) -> None:
+        try:
+            for i in range(15):
+                submit(live_wave, "alpha", offset * 100 + i)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    wait_fresh(live_wave, [locality_a])
+    overall = IndexRow.objects.get(locality=locality_a, audience="citizen", level="overall")
+    assert overall.n == 120 == Response.objects.filter(locality=locality_a).count()
+    assert_matches(
+        list(IndexRow.objects.filter(locality=locality_a)), expected_indices(live_wave, locality_a.pk)
+    )
+
+
+@contextmanager
+def broker_unreachable():
+    """Point the Celery app at a port nothing listens on, then back."""
+    real = app.conf.broker_url
+
+    def switch(url: str) -> None:
+        # New producers are made for the new URL; the pools of the real broker
+        # stay open (kombu keeps them per connection) for when it comes back.
+        app.conf.broker_url = url
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    switch("redis://127.0.0.1:1/0")
+    try:
+        yield
+    finally:
+        switch(real)
+        pending._broker_down_until = 0.0
+
+
+def test_with_the_broker_down_responses_are_saved_quickly_and_figures_catch_up(
+    live_wave: Wave, locality_a
+) -> None:
+    client = Client()
+    with broker_unreachable():
+        durations = []
+        for i in range(5):
+            started = time.monotonic()
+            response = client.post(
+                f"/api/v1/waves/{live_wave.code}/responses/",
+                json.dumps(citizen_body(live_wave, "alpha", i)),
+                content_type="application/json",
+                REMOTE_ADDR=f"10.6.0.{i}",
+            )
+            durations.append(time.monotonic() - started)
+            assert response.status_code == 201
+    assert Response.objects.filter(locality=locality_a).count() == 5
+    assert max(durations) < 5, durations
+    assert sum(durations) < 8, durations  # after the first failure, publishing is skipped
+    assert lagging_pairs(live_wave.pk), "nothing was computed while the broker was down"
+
+    reconcile_task.delay()  # what beat sends every minute
+
+    wait_fresh(live_wave, [locality_a])
+    assert IndexRow.objects.get(locality=locality_a, audience="citizen", level="overall").n == 5
+
+
+LOCK_HOLDER = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+os.environ["DJANGO_SETTINGS_MODULE"] = "coprod.settings.local"
+import django; django.setup()
+from django.db import connection, transaction
+with transaction.atomic():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [{wave}, {locality}])
+    print("locked", flush=True)
+    time.sleep(120)
+"""
+
+
+@contextmanager
+def lock_held_by_another_process(wave_id: int, locality_id: int):
+    """A separate process holding the recompute lock of (wave, locality); yields
+    the process so the test can kill it, as a worker dying mid-recompute would."""
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER.format(root=str(ROOT), wave=wave_id, locality=locality_id)],
+        env=env, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "locked"
+        yield process
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_a_recompute_racing_a_new_response_never_skips_it(live_wave: Wave, locality_a) -> None:
+    submit(live_wave, "alpha", 1)
+    wait_fresh(live_wave, [locality_a])
+    with lock_held_by_another_process(live_wave.pk, locality_a.pk) as holder:
+        # A response commits while a recompute holds the lock (its snapshot predates it).
+        submit(live_wave, "alpha", 2)
+        time.sleep(1.0)
+        assert lagging_pairs(live_wave.pk), "the blocked recompute cannot have finished"
+        # The holder dies mid-recompute: PostgreSQL releases its lock.
+        holder.send_signal(signal.SIGKILL)
+
+    wait_fresh(live_wave, [locality_a])
+    assert IndexRow.objects.get(locality=locality_a, audience="citizen", level="overall").n == 2
+
+
+def test_a_killed_worker_loses_nothing(
+    postgres: None, services, wave: Wave, locality_a, django_db_blocker
+) -> None:
+    """A worker killed mid-burst (SIGKILL): another worker and the reconciler converge."""
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+    }
+    node = f"doomed-{uuid.uuid4().hex[:6]}@localhost"
+    doomed = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "coprod", "worker", "--pool", "prefork", "--concurrency", "1",
+         "--hostname", node, "--queues", "indices", "--without-gossip", "--without-mingle", "--loglevel", "ERROR"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(destination=[node], timeout=1.0):
+            assert time.monotonic() < deadline, "the worker did not start"
+        for i in range(60):
+            submit(wave, "alpha", i)
+        doomed.send_signal(signal.SIGKILL)
+    finally:
+        doomed.kill()
+        doomed.wait(timeout=10)
+    for i in range(60, 70):
+        submit(wave, "alpha", i)
+
+    reconcile_task.delay()
+    wait_fresh(wave, [locality_a], timeout=60)
+    assert IndexRow.objects.get(locality=locality_a, audience="citizen", level="overall").n == 70
+
+
+def test_the_same_recompute_delivered_twice_changes_nothing(live_wave: Wave, locality_a) -> None:
+    for i in range(5):
+        submit(live_wave, "alpha", i)
+    wait_fresh(live_wave, [locality_a])
+    before = list(IndexRow.objects.filter(locality=locality_a).order_by("pk").values())
+    recomputes = LocalityState.objects.get(locality=locality_a).recomputes
+
+    assert not locality_recompute(wave_id=live_wave.pk, locality_id=locality_a.pk).changed
+    app.send_task("analytics.recompute_locality", args=(live_wave.pk, locality_a.pk), queue="indices")
+    time.sleep(1.5)
+
+    assert list(IndexRow.objects.filter(locality=locality_a).order_by("pk").values()) == before
+    assert LocalityState.objects.get(locality=locality_a).recomputes == recomputes
