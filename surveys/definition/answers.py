@@ -149,6 +149,9 @@ def _number_problems(kind: str, value: Any, constraint: Mapping[str, Any]) -> li
 def _text_problems(value: Any, constraint: Mapping[str, Any]) -> list[str]:
     if not isinstance(value, str):
         return [_("Expected text.")]
+    if "\x00" in value:
+        # Never storable (PostgreSQL refuses NUL in text and JSON) and never typed by a person.
+        return [_("Contains a character that is not allowed.")]
     problems = []
     limit = constraint.get("max_length", TEXT_MAX_LENGTH)
     if len(value) > limit:
