@@ -5,11 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from analytics.models import IndexRow, LocalityState
-from surveys.selectors import earliest_submission_after, response_fingerprints
+from analytics.models import IndexRow, Level, LocalityState
+from surveys.models import Locality, Wave
+from surveys.selectors import (
+    activity_names,
+    earliest_submission_after,
+    official_current_answers,
+    response_fingerprints,
+    wave_measurement_plan,
+)
 
 
 def indices_for_wave(
@@ -77,3 +85,72 @@ def freshness(wave_id: int | None = None) -> dict[tuple[int, int], Freshness]:
         stale = state.response_count != 0
         out[(w, loc)] = Freshness(w, loc, 0, state.response_count, state.computed_at, stale, 0.0)
     return out
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    activity: str
+    name: dict[str, str]
+    service_area: str
+    own_estimate: float | None
+    citizens_n: int
+    citizens_share: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+@dataclass(frozen=True)
+class OfficialComparison:
+    """An official's own estimates beside what the locality's citizens report."""
+
+    rows: list[ComparisonRow]
+    citizens: int
+    min_citizens: int
+    answered: bool
+    computed_at: datetime | None
+
+    @property
+    def citizens_needed(self) -> int:
+        return max(self.min_citizens - self.citizens, 0)
+
+
+def official_comparison(wave: Wave, locality: Locality, user: AbstractBaseUser) -> OfficialComparison:
+    """Per activity: the official's own estimate and the citizens' engaged share
+    with its interval; citizens' figures backed by fewer than the wave's
+    citizen threshold are withheld (None). Reads stored rows only."""
+    plan = wave_measurement_plan(wave.pk)
+    answers = official_current_answers(user, wave, locality) or {}
+    names = activity_names(wave.study_id)
+    stored = {
+        r.key: r
+        for r in IndexRow.objects.filter(
+            wave=wave, locality=locality, audience="citizen", level=Level.ACTIVITY
+        )
+    }
+    overall = IndexRow.objects.filter(
+        wave=wave, locality=locality, audience="citizen", level=Level.OVERALL
+    ).first()
+    rows = []
+    for activity in plan:
+        row = stored.get(activity.code)
+        shown = row is not None and row.n >= wave.min_citizens
+        value = answers.get(activity.official_item)
+        rows.append(
+            ComparisonRow(
+                activity=activity.code,
+                name=names.get(activity.code, {}),
+                service_area=activity.service_area,
+                own_estimate=value / 100 if isinstance(value, int | float) else None,
+                citizens_n=row.n if row else 0,
+                citizens_share=row.estimate if shown and row else None,
+                ci_low=row.ci_low if shown and row else None,
+                ci_high=row.ci_high if shown and row else None,
+            )
+        )
+    return OfficialComparison(
+        rows=rows,
+        citizens=overall.n if overall else 0,
+        min_citizens=wave.min_citizens,
+        answered=bool(answers),
+        computed_at=overall.computed_at if overall else None,
+    )

@@ -14,5 +14,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("surveys.api.urls")),
     path("api/v1/", include("analytics.api.urls")),
+    path("", include("analytics.urls")),
     path("", include("surveys.urls")),
 ]

@@ -340,3 +340,8 @@ def earliest_submission_after(wave_id: int, locality_id: int, response_id: int) 
         .order_by()
         .aggregate(first=Min("submitted_at"))["first"]
     )
+
+
+def activity_names(study_id: int) -> dict[str, dict[str, str]]:
+    """Activity code -> its name per language."""
+    return dict(Activity.objects.filter(study_id=study_id).values_list("code", "name"))

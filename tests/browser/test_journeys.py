@@ -232,5 +232,8 @@ def test_an_official_signs_in_answers_and_sees_the_confirmation(
 
     assert page.locator(".receipt").is_visible()
     assert Response.objects.get(respondent=official_a).answers == answers
+    page.get_by_role("link", name="See your estimates beside what residents report").click()
+    assert page.get_by_role("heading", name="Your estimates and what residents report").is_visible()
+    assert "more responses are needed" in page.content()
     page.get_by_role("link", name="Back to your surveys").click()
     assert page.get_by_role("button", name="Change your answers").is_visible()

@@ -1,0 +1,48 @@
+"""Pages of the analytics app. They read stored rows only."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from analytics.selectors import official_comparison
+from surveys.forms import translate
+from surveys.models import Locality
+from surveys.selectors import wave_get
+from surveys.views.official import official_required
+
+
+@official_required
+def official_comparison_page(request: HttpRequest, wave: str, locality: str) -> HttpResponse:
+    """After answering: the official's estimates beside what citizens report."""
+    found = wave_get(wave)
+    place = Locality.objects.filter(code=locality, officials__user_id=request.user.pk or 0).first()
+    if found is None or place is None:
+        raise Http404("No such comparison for you.")
+    comparison = official_comparison(found, place, request.user)  # type: ignore[arg-type]
+    languages = found.study.languages
+    rows = [
+        {
+            "name": translate(row.name, languages) or row.activity,
+            "own": row.own_estimate,
+            "share": row.citizens_share,
+            "low": row.ci_low,
+            "high": row.ci_high,
+            "n": row.citizens_n,
+            "gap": (row.citizens_share - row.own_estimate)
+            if row.citizens_share is not None and row.own_estimate is not None
+            else None,
+        }
+        for row in comparison.rows
+    ]
+    return render(
+        request,
+        "analytics/official_comparison.html",
+        {
+            "wave": found,
+            "locality": place,
+            "comparison": comparison,
+            "rows": rows,
+            "shown": any(r["share"] is not None for r in rows),
+        },
+    )
