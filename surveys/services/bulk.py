@@ -1,6 +1,10 @@
-"""Loading many citizen responses at once (paper questionnaires keyed in
-elsewhere, migrations, benchmarks): every response validated exactly as a
-submission is, then stored in one transaction with PostgreSQL COPY."""
+"""Loading many responses at once (paper questionnaires keyed in elsewhere,
+migrations, benchmarks): every response validated exactly as a submission is,
+then stored in one transaction with PostgreSQL COPY.
+
+Official rows must be first answers: an official who already has a current
+answer for that wave and locality makes the whole load fail (use the
+submission service to supersede an answer)."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from django.utils import timezone
 
 from surveys.definition.answers import answers_validate, clean_answers
 from surveys.errors import InvalidResponse, WaveNotOpen
-from surveys.models import Audience, Response, Wave, WaveLocality
+from surveys.models import Audience, OfficialProfile, Response, Wave, WaveLocality
 from surveys.selectors import version_definition
 from surveys.services.responses import payload_hash, receipt_generate, wave_accepts_responses
 from surveys.signals import response_submitted
@@ -27,6 +31,8 @@ class BulkRow:
     language: str
     answers: dict[str, Any]
     submission_id: uuid.UUID | None = None
+    audience: str = Audience.CITIZEN
+    respondent_id: int | None = None  # the official, for official rows
 
 
 @dataclass
@@ -37,12 +43,12 @@ class BulkResult:
 
 COLUMNS = (
     "wave_id", "questionnaire_version_id", "audience", "locality_id", "language", "answers",
-    "submission_id", "payload_hash", "receipt", "is_current", "submitted_at",
+    "submission_id", "payload_hash", "receipt", "is_current", "submitted_at", "respondent_id",
 )  # fmt: skip
 
 
 def responses_bulk_load(*, wave: Wave, rows: Iterable[BulkRow], batch: int = 5000) -> BulkResult:
-    """Validate and store citizen responses; all or nothing.
+    """Validate and store responses; all or nothing.
 
     Raises WaveNotOpen, or InvalidResponse naming the first invalid row
     (``row <n>.answers.<item>``). Analytics is told once per locality after
@@ -50,34 +56,50 @@ def responses_bulk_load(*, wave: Wave, rows: Iterable[BulkRow], batch: int = 500
     """
     if not wave_accepts_responses(wave):
         raise WaveNotOpen()
-    version_id = wave.citizen_version_id
-    definition = version_definition(version_id)
+    versions = {audience: wave.version_id_for(audience) for audience in Audience.values}
+    definitions = {audience: version_definition(versions[audience]) for audience in Audience.values}
     localities = dict(WaveLocality.objects.filter(wave=wave).values_list("locality__code", "locality_id"))
+    bindings = set(
+        OfficialProfile.objects.filter(localities__in=localities.values()).values_list(
+            "user_id", "localities"
+        )
+    )
     result = BulkResult()
     now = timezone.now()
 
     def records() -> Iterator[tuple[Any, ...]]:
         for number, row in enumerate(rows, start=1):
+            if row.audience not in definitions:
+                raise InvalidResponse(
+                    {f"row {number}.audience": [f"Must be one of: {', '.join(Audience.values)}."]}
+                )
+            definition = definitions[row.audience]
             errors = answers_validate(definition, row.answers)
             if row.language not in definition["languages"]:
                 errors["language"] = [f"Must be one of: {', '.join(definition['languages'])}."]
             locality_id = localities.get(row.locality_code)
             if locality_id is None:
                 errors["locality"] = [f"'{row.locality_code}' is not part of wave '{wave.code}'."]
+            official = row.audience == Audience.OFFICIAL
+            if official and (row.respondent_id, locality_id) not in bindings:
+                errors["respondent"] = ["Not an official of this locality."]
             if errors:
                 raise InvalidResponse({f"row {number}.{key}": value for key, value in errors.items()})
             answers = clean_answers(definition, row.answers)
             fingerprint = payload_hash(
-                audience=Audience.CITIZEN, locality_code=row.locality_code, language=row.language,
-                answers=answers, invitation_hash=None,
-            )  # fmt: skip
+                audience=row.audience,
+                locality_code=row.locality_code,
+                language=row.language,
+                answers=answers,
+                invitation_hash=None,
+            )
             result.loaded += 1
             result.localities.add(locality_id)
             yield (
-                wave.pk, version_id, Audience.CITIZEN, locality_id, row.language,
-                json.dumps(answers, separators=(",", ":")), row.submission_id or uuid.uuid4(),
-                fingerprint, receipt_generate(), True, now,
-            )  # fmt: skip
+                *(wave.pk, versions[row.audience], row.audience, locality_id, row.language),
+                *(json.dumps(answers, separators=(",", ":")), row.submission_id or uuid.uuid4()),
+                *(fingerprint, receipt_generate(), True, now, row.respondent_id if official else None),
+            )
 
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -103,7 +125,7 @@ def responses_bulk_load(*, wave: Wave, rows: Iterable[BulkRow], batch: int = 500
                     wave_id=wave.pk,
                     locality_id=locality_id,
                     response_id=None,
-                    audience=Audience.CITIZEN,
+                    audience=None,
                 )
             )
     return result

@@ -52,3 +52,29 @@ def test_an_unknown_locality_is_named(wave: Wave) -> None:
     batch[1] = BulkRow(locality_code="gamma", language="en", answers=batch[1].answers)
     with pytest.raises(InvalidResponse, match=r"row 2\.locality"):
         responses_bulk_load(wave=wave, rows=batch)
+
+
+def test_official_rows_need_an_official_of_the_locality(wave: Wave, official_a, official_b) -> None:
+    answers = answers_generate(wave.official_version.definition, random.Random(1))
+    good = BulkRow(
+        locality_code="alpha",
+        language="en",
+        answers=answers,
+        audience="official",
+        respondent_id=official_a.pk,
+    )
+    bad = BulkRow(
+        locality_code="alpha",
+        language="en",
+        answers=answers,
+        audience="official",
+        respondent_id=official_b.pk,
+    )
+
+    with pytest.raises(InvalidResponse, match=r"row 2\.respondent"):
+        responses_bulk_load(wave=wave, rows=[good, bad])
+    assert Response.objects.count() == 0
+
+    responses_bulk_load(wave=wave, rows=[good])
+    stored = Response.objects.get()
+    assert (stored.audience, stored.respondent, stored.is_current) == ("official", official_a, True)

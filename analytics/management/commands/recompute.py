@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics.services import locality_recompute
+from analytics.services import indices_rebuild, locality_recompute
 from surveys.models import Locality, Wave
 from surveys.selectors import wave_locality_pairs
 
@@ -19,8 +19,15 @@ class Command(BaseCommand):
         parser.add_argument("--wave", help="Wave code.")
         parser.add_argument("--locality", help="Locality code (with or without --wave).")
         parser.add_argument("--all", action="store_true", help="Every wave and locality.")
+        parser.add_argument(
+            "--rebuild",
+            action="store_true",
+            help="Recompute even where figures are fresh, and report any figure that had to change.",
+        )
 
-    def handle(self, *args: Any, wave: str | None, locality: str | None, all: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, wave: str | None, locality: str | None, all: bool, rebuild: bool, **options: Any
+    ) -> None:
         if not (wave or locality or all):
             raise CommandError("Say what to recompute: --wave W, --locality L, or --all.")
         wave_id = locality_id = None
@@ -40,7 +47,10 @@ class Command(BaseCommand):
         started = time.monotonic()
         changed = responses = 0
         for number, (pair_wave, pair_locality) in enumerate(pairs, start=1):
-            result = locality_recompute(wave_id=pair_wave, locality_id=pair_locality)
+            if rebuild:
+                [result] = indices_rebuild(wave_id=pair_wave, locality_id=pair_locality)
+            else:
+                result = locality_recompute(wave_id=pair_wave, locality_id=pair_locality)
             changed += result.changed
             responses += result.responses
             if number % 50 == 0 or number == len(pairs):
