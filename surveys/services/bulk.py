@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
@@ -94,7 +95,7 @@ def responses_bulk_load(*, wave: Wave, rows: Iterable[BulkRow], batch: int = 500
                 invitation_hash=None,
             )
             result.loaded += 1
-            result.localities.add(locality_id)
+            result.localities.add(locality_id)  # type: ignore[arg-type]  # None is an error above
             yield (
                 *(wave.pk, versions[row.audience], row.audience, locality_id, row.language),
                 *(json.dumps(answers, separators=(",", ":")), row.submission_id or uuid.uuid4()),
@@ -119,13 +120,11 @@ def responses_bulk_load(*, wave: Wave, rows: Iterable[BulkRow], batch: int = 500
                     pending = []
             Response.objects.bulk_create(pending)
         for locality_id in result.localities:
-            transaction.on_commit(
-                lambda locality_id=locality_id: response_submitted.send(
-                    sender=Response,
-                    wave_id=wave.pk,
-                    locality_id=locality_id,
-                    response_id=None,
-                    audience=None,
-                )
-            )
+            transaction.on_commit(partial(_announce, wave.pk, locality_id))
     return result
+
+
+def _announce(wave_id: int, locality_id: int) -> None:
+    response_submitted.send(
+        sender=Response, wave_id=wave_id, locality_id=locality_id, response_id=None, audience=None
+    )
