@@ -15,6 +15,7 @@ from django.core.exceptions import ObjectDoesNotExist
 
 from analytics import pending
 from analytics.services import indices_rebuild, lagging_recompute, locality_recompute
+from surveys.selectors import wave_locality_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -38,5 +39,16 @@ def reconcile_task() -> None:
 
 @shared_task(name="analytics.rebuild", ignore_result=True)
 def rebuild_task() -> None:
-    """Nightly: recompute everything from scratch and log any difference corrected."""
-    indices_rebuild()
+    """Nightly: recompute everything from scratch, one task per (wave, locality)
+    so every worker takes part; each logs any difference it corrected."""
+    for wave_id, locality_id in wave_locality_pairs():
+        rebuild_locality_task.delay(wave_id, locality_id)
+
+
+@shared_task(name="analytics.rebuild_locality", ignore_result=True)
+def rebuild_locality_task(wave_id: int, locality_id: int) -> None:
+    """Recompute one (wave, locality) from scratch even if it looks fresh."""
+    try:
+        indices_rebuild(wave_id=wave_id, locality_id=locality_id)
+    except ObjectDoesNotExist:
+        logger.info("wave %s or locality %s no longer exists; nothing to rebuild", wave_id, locality_id)

@@ -152,6 +152,7 @@ CELERY_TASK_ROUTES = {
     "analytics.recompute_locality": {"queue": "indices"},
     "analytics.reconcile": {"queue": "indices"},
     "analytics.rebuild": {"queue": "indices"},
+    "analytics.rebuild_locality": {"queue": "indices"},
     "analytics.export*": {"queue": "exports"},
 }
 # The beat schedule, in one place.
