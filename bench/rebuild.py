@@ -112,7 +112,9 @@ def main() -> None:
     parser.add_argument("--officials-per-locality", type=int, default=10)
     parser.add_argument("--load-processes", type=int, default=2)
     parser.add_argument("--wave", help="Rebuild an already loaded wave instead of loading one.")
-    parser.add_argument("--processes", type=int, default=2, help="rebuild processes (the machine has 2 cores)")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="rebuild processes (the machine has 2 cores)"
+    )
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to PostgreSQL.")

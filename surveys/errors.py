@@ -51,24 +51,24 @@ class SubmissionConflict(SurveysError):
     code = "submission_conflict"
 
 
-class InvalidResponse(SurveysError):
+class FieldErrors(SurveysError):
+    """Errors per field: ``errors`` maps a field to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
+class InvalidResponse(FieldErrors):
     """The response does not fit the questionnaire."""
 
     code = "invalid_response"
 
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
 
-
-class InvalidWave(SurveysError):
+class InvalidWave(FieldErrors):
     """The wave's settings are inconsistent."""
 
     code = "invalid_wave"
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
 
 
 class InvalidWaveTransition(SurveysError):

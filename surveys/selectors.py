@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Max, Min, Prefetch, QuerySet, Sum
 
+from surveys.db import one_or_none
 from surveys.definition.validate import CONSTRAINT_KEYS
 from surveys.models import (
     Activity,
@@ -41,7 +42,7 @@ def waves_open() -> QuerySet[Wave]:
 
 
 def wave_get(code: str) -> Wave | None:
-    return Wave.objects.filter(code=code).select_related("study").first()
+    return one_or_none(Wave.objects.filter(code=code).select_related("study"))
 
 
 def wave_localities(wave: Wave) -> QuerySet[Locality]:

@@ -29,6 +29,7 @@ from surveys.api.serializers import (
     WaveSerializer,
 )
 from surveys.api.throttling import SubmitAnonThrottle, SubmitWaveThrottle, TokenThrottle, UserThrottle
+from surveys.db import one_or_none
 from surveys.models import Audience, Wave, WaveStatus
 from surveys.selectors import questionnaire_document, waves_for_api
 from surveys.services.responses import response_submit
@@ -138,7 +139,7 @@ class ResponseSubmitApi(APIView):
         },
     )
     def post(self, request: Request, wave: str) -> Response:
-        target = Wave.objects.filter(code=wave).first()
+        target = one_or_none(Wave.objects.filter(code=wave))
         if target is None:
             raise NotFound(f"No wave '{wave}'.")
         serializer = SubmissionSerializer(data=request.data)

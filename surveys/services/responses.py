@@ -13,6 +13,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from surveys.db import one_or_none
 from surveys.definition.answers import answers_validate, clean_answers
 from surveys.errors import (
     InvalidResponse,
@@ -118,7 +119,7 @@ def response_submit(
         answers=answers,
         invitation_hash=invitation_hash,
     )
-    existing = Response.objects.filter(submission_id=submission_id).first()
+    existing = one_or_none(Response.objects.filter(submission_id=submission_id))
     if existing is not None:
         return _replayed(existing, wave, fingerprint)
 
@@ -126,14 +127,16 @@ def response_submit(
         raise InvalidResponse({"audience": [f"Must be one of: {', '.join(Audience.values)}."]})
     if not wave_accepts_responses(wave):
         raise WaveNotOpen()
-    wave_locality = (
-        WaveLocality.objects.filter(wave=wave, locality__code=locality_code)
-        .select_related("locality")
-        .first()
+    locality_id = next(
+        iter(
+            WaveLocality.objects.filter(wave=wave, locality__code=locality_code)
+            .order_by()
+            .values_list("locality_id", flat=True)[:1]
+        ),
+        None,
     )
-    if wave_locality is None:
+    if locality_id is None:
         raise UnknownLocality(f"Locality '{locality_code}' is not part of wave '{wave.code}'.")
-    locality = wave_locality.locality
     version_id = wave.version_id_for(audience)
     definition = version_definition(version_id)
 
@@ -152,22 +155,22 @@ def response_submit(
         and not user_may_enter_citizen_responses(user)
     ):
         raise SubmissionForbidden("Only survey managers and API clients enter citizen responses.")
-    claimed = _invitation_claim(invitation_hash, wave, audience, locality.pk) if invitation_hash else None
+    claimed = _invitation_claim(invitation_hash, wave, audience, locality_id) if invitation_hash else None
     respondent = None
     if audience == Audience.OFFICIAL:
-        respondent = _official_for(user, locality.pk)
+        respondent = _official_for(user, locality_id)
         # Lock this official's profile so two concurrent submissions for the
         # same wave and locality supersede one another in order.
         OfficialProfile.objects.select_for_update().filter(user=respondent).first()
-        Response.objects.filter(wave=wave, locality=locality, respondent=respondent, is_current=True).update(
-            is_current=False
-        )
+        Response.objects.filter(
+            wave=wave, locality_id=locality_id, respondent=respondent, is_current=True
+        ).update(is_current=False)
 
     response = Response(
         wave=wave,
         questionnaire_version_id=version_id,
         audience=audience,
-        locality=locality,
+        locality_id=locality_id,
         language=language,
         answers=clean_answers(definition, answers),
         submission_id=submission_id,
@@ -182,7 +185,7 @@ def response_submit(
             response.save()
     except IntegrityError:
         # A concurrent request with the same submission_id won the race.
-        existing = Response.objects.filter(submission_id=submission_id).first()
+        existing = one_or_none(Response.objects.filter(submission_id=submission_id))
         if existing is None:
             raise
         transaction.set_rollback(True)
@@ -192,7 +195,7 @@ def response_submit(
         lambda: response_submitted.send(
             sender=Response,
             wave_id=wave.pk,
-            locality_id=locality.pk,
+            locality_id=locality_id,
             response_id=response.pk,
             audience=audience,
         )
@@ -211,7 +214,7 @@ def _hash_of(invitation: Invitation | None) -> str | None:
 
 
 def _invitation_claim(digest: str, wave: Wave, audience: str, locality_id: int) -> Invitation:
-    invitation = Invitation.objects.select_for_update().filter(token_hash=digest).first()
+    invitation = one_or_none(Invitation.objects.select_for_update().filter(token_hash=digest))
     if invitation is None:
         raise InvitationInvalid()
     if (
@@ -230,7 +233,7 @@ def _invitation_claim(digest: str, wave: Wave, audience: str, locality_id: int) 
 def _official_for(user: UserLike, locality_id: int) -> User:
     if not isinstance(user, User) or not user.is_authenticated:
         raise SubmissionForbidden("Officials must sign in to answer.")
-    profile = OfficialProfile.objects.filter(user=user, localities__pk=locality_id).first()
+    profile = one_or_none(OfficialProfile.objects.filter(user=user, localities__pk=locality_id))
     if profile is None:
         raise SubmissionForbidden("You are not an official of this locality.")
     return user

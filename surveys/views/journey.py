@@ -124,13 +124,16 @@ def _no_draft(journey: Journey) -> HttpResponse:
     return HttpResponseRedirect(journey.url("start"))
 
 
+def _elsewhere(journey: Journey, draft: Draft | None) -> HttpResponse:
+    """No answers in progress: to the start, or to the receipt once sent."""
+    return HttpResponseRedirect(journey.url("done") if draft is not None else journey.url("start"))
+
+
 @require_http_methods(["GET", "POST"])
 def page(request: HttpRequest, journey: Journey, number: int) -> HttpResponse:
     draft = journey.draft(request)
-    if draft is None:
-        return _no_draft(journey)
-    if draft.submitted:
-        return HttpResponseRedirect(journey.url("done"))
+    if draft is None or draft.submitted:
+        return _elsewhere(journey, draft)
     definition = definition_of(draft)
     sections = definition["sections"]
     if not 1 <= number <= len(sections):
@@ -229,10 +232,8 @@ def _render_page(
 @require_http_methods(["GET", "POST"])
 def review(request: HttpRequest, journey: Journey) -> HttpResponse:
     draft = journey.draft(request)
-    if draft is None:
-        return _no_draft(journey)
-    if draft.submitted:
-        return HttpResponseRedirect(journey.url("done"))
+    if draft is None or draft.submitted:
+        return _elsewhere(journey, draft)
     definition = definition_of(draft)
     if request.method == "POST":
         try:

@@ -1,0 +1,101 @@
+"""What the benchmarks share: Django set-up, a fresh open wave, gunicorn on
+production settings over plain HTTP on loopback."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coprod.settings.local")
+
+
+def django_setup() -> None:
+    import django
+
+    django.setup()
+
+
+def prepare(localities: int) -> tuple[str, list[str]]:
+    """A fresh open wave of the built-in study; returns its code and locality codes."""
+    from django.core.management import call_command
+
+    from surveys.selectors import study_get
+    from surveys.services.waves import localities_ensure, wave_ensure, wave_open
+
+    call_command("migrate", verbosity=0)
+    call_command("load_study", builtin=True, verbosity=0)
+    study = study_get("coproduction")
+    assert study is not None
+    codes = [f"bench-{i:03d}" for i in range(localities)]
+    found = localities_ensure(codes=codes).localities
+    code = f"bench-{int(time.time())}"
+    wave_open(wave=wave_ensure(code=code, study=study, localities=found).wave)
+    return code, codes
+
+
+class Server:
+    """gunicorn on production settings, plain HTTP on loopback."""
+
+    def __init__(self, port: int, workers: int, threads: int):
+        self.port = port
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "coprod.settings.production",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "0",
+            "DEBUG": "0",
+            "LOG_LEVEL": "WARNING",
+            "THROTTLE_SUBMIT_ANON": "10000000/minute",
+            "THROTTLE_SUBMIT_WAVE": "10000000/minute",
+            "THROTTLE_ANON": "10000000/minute",
+        }
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+        )
+        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        self.process = subprocess.Popen(
+            [
+                gunicorn,
+                "coprod.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--worker-class",
+                "gthread",
+                "--log-level",
+                "warning",
+                "--access-logfile",
+                "/dev/null",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/health/")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise SystemExit("gunicorn did not become healthy within 30 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
