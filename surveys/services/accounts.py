@@ -16,7 +16,7 @@ from surveys.roles import ANALYSTS, API_CLIENTS, SURVEY_MANAGERS
 # Survey managers administer every surveys model through the admin; analysts
 # may read them. Kept here, in one place, rather than in migrations, because
 # permissions only exist after migrate has run.
-_MANAGER_APPS = ("surveys",)
+_MANAGER_APPS = ("surveys", "analytics")
 
 
 def role_groups_ensure() -> dict[str, Group]:

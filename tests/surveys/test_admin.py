@@ -22,6 +22,12 @@ def test_a_survey_manager_sees_every_model(manager_client: Client, wave: Wave, m
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize("model", ["indexrow", "localitystate"])
+def test_computed_figures_are_visible_but_read_only(manager_client: Client, wave: Wave, model: str) -> None:
+    assert manager_client.get(reverse(f"admin:analytics_{model}_changelist")).status_code == 200
+    assert manager_client.get(reverse(f"admin:analytics_{model}_add")).status_code == 403
+
+
 def test_the_wave_page_shows_its_localities(manager_client: Client, wave: Wave) -> None:
     response = manager_client.get(reverse("admin:surveys_wave_change", args=[wave.pk]))
     assert response.status_code == 200
