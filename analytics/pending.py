@@ -14,6 +14,9 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
+from surveys.redis import key as redis_key
+from surveys.redis import redis_client
+
 logger = logging.getLogger(__name__)
 
 # After the broker refuses a task, skip publishing for a while instead of
@@ -25,9 +28,22 @@ def _key(wave_id: int, locality_id: int) -> str:
     return f"analytics:pending:{wave_id}:{locality_id}"
 
 
+def _mark(wave_id: int, locality_id: int) -> bool:
+    """Set the pending mark unless it is set; whether this call set it."""
+    client = redis_client()
+    if client is None:
+        return bool(cache.add(_key(wave_id, locality_id), 1, timeout=settings.ANALYTICS_PENDING_TTL))
+    name = redis_key(_key(wave_id, locality_id))
+    return bool(client.set(name, 1, nx=True, ex=settings.ANALYTICS_PENDING_TTL))
+
+
 def clear(wave_id: int, locality_id: int) -> None:
     try:
-        cache.delete(_key(wave_id, locality_id))
+        client = redis_client()
+        if client is None:
+            cache.delete(_key(wave_id, locality_id))
+        else:
+            client.delete(redis_key(_key(wave_id, locality_id)))
     except Exception:  # noqa: BLE001 - a cache outage must not fail the recompute
         logger.warning("cache unavailable; pending mark not cleared", exc_info=True)
 
@@ -44,9 +60,8 @@ def schedule(wave_id: int, locality_id: int) -> bool:
         return True
     if time.monotonic() < _broker_down_until:
         return False
-    key = _key(wave_id, locality_id)
     try:
-        if not cache.add(key, 1, timeout=settings.ANALYTICS_PENDING_TTL):
+        if not _mark(wave_id, locality_id):
             return False
     except Exception:  # noqa: BLE001
         logger.warning("cache unavailable; scheduling without coalescing", exc_info=True)

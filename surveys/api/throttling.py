@@ -18,6 +18,9 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from surveys.redis import key as redis_key
+from surveys.redis import redis_client
+
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -27,78 +30,84 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), PERIODS[period.strip()[0]]
 
 
-def window_hit(key: str, period: int) -> int:
-    """Count one request in the current window of ``key``; the count so far."""
-    client = getattr(getattr(cache, "_cache", None), "get_client", None)
-    if client is not None:  # Redis: INCR and EXPIRE in one round trip
-        full_key = cache.make_and_validate_key(key)
-        pipe = client(full_key, write=True).pipeline()
-        pipe.incr(full_key)
-        pipe.expire(full_key, period + 1, nx=True)
-        return int(pipe.execute()[0])
-    cache.add(key, 0, period + 1)
-    try:
-        return int(cache.incr(key))
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, period + 1)
-        return 1
+def window_hits(windows: list[tuple[str, int]]) -> list[int]:
+    """Count one request in each (key, period) window; the counts so far.
+    On Redis all of them take one round trip (INCR and EXPIRE, pipelined)."""
+    client = redis_client()
+    if client is not None:
+        pipe = client.pipeline(transaction=False)
+        for name, period in windows:
+            pipe.incr(redis_key(name))
+            pipe.expire(redis_key(name), period + 1, nx=True)
+        return [int(count) for count in pipe.execute()[::2]]
+    counts = []
+    for name, period in windows:
+        cache.add(name, 0, period + 1)
+        try:
+            counts.append(int(cache.incr(name)))
+        except ValueError:  # expired between add and incr
+            cache.add(name, 1, period + 1)
+            counts.append(1)
+    return counts
 
 
 class WindowThrottle(BaseThrottle):
-    scope = ""
+    """Fixed-window limits on one or more scopes, counted in one round trip."""
+
+    scopes: tuple[str, ...] = ()
 
     def __init__(self) -> None:
-        self.limit, self.period = parse_rate(str(api_settings.DEFAULT_THROTTLE_RATES[self.scope]))
+        self.rates = [parse_rate(str(api_settings.DEFAULT_THROTTLE_RATES[s])) for s in self.scopes]
         self.window_end = 0.0
 
-    def ident(self, request: Request, view: Any) -> str | None:
+    def idents(self, request: Request, view: Any) -> list[str] | None:
+        """One identity per scope, or None when the throttle does not apply."""
         raise NotImplementedError
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        ident = self.ident(request, view)
-        if ident is None:
+        idents = self.idents(request, view)
+        if idents is None:
             return True
         now = time.time()
-        window = int(now // self.period)
-        self.window_end = (window + 1) * self.period
-        return window_hit(f"throttle:{self.scope}:{ident}:{window}", self.period) <= self.limit
+        windows, ends = [], []
+        for scope, ident, (_limit, period) in zip(self.scopes, idents, self.rates, strict=True):
+            window = int(now // period)
+            windows.append((f"throttle:{scope}:{ident}:{window}", period))
+            ends.append((window + 1) * period)
+        counts = window_hits(windows)
+        over = [end for count, (limit, _), end in zip(counts, self.rates, ends, strict=True) if count > limit]
+        self.window_end = max(over, default=0.0)
+        return not over
 
     def wait(self) -> float:
         return max(self.window_end - time.time(), 1.0)
 
 
 class SubmitAnonThrottle(WindowThrottle):
-    """Anonymous submissions from one client address."""
+    """Anonymous submissions: per client address, and per wave across all
+    addresses (a flood from many addresses cannot swamp a wave's data)."""
 
-    scope = "submit_anon"
+    scopes = ("submit_anon", "submit_wave")
 
-    def ident(self, request: Request, view: Any) -> str | None:
-        return None if request.user.is_authenticated else self.get_ident(request)
-
-
-class SubmitWaveThrottle(WindowThrottle):
-    """All anonymous submissions to one wave: a flood from many addresses
-    cannot swamp a wave's data."""
-
-    scope = "submit_wave"
-
-    def ident(self, request: Request, view: Any) -> str | None:
-        return None if request.user.is_authenticated else str(view.kwargs.get("wave", ""))
+    def idents(self, request: Request, view: Any) -> list[str] | None:
+        if request.user.is_authenticated:
+            return None
+        return [self.get_ident(request), str(view.kwargs.get("wave", ""))]
 
 
 class UserThrottle(WindowThrottle):
     """Requests from one signed-in account (officials, survey managers, API clients)."""
 
-    scope = "user"
+    scopes = ("user",)
 
-    def ident(self, request: Request, view: Any) -> str | None:
-        return str(request.user.pk) if request.user.is_authenticated else None
+    def idents(self, request: Request, view: Any) -> list[str] | None:
+        return [str(request.user.pk)] if request.user.is_authenticated else None
 
 
 class TokenThrottle(WindowThrottle):
     """Requests for an API token from one client address."""
 
-    scope = "token"
+    scopes = ("token",)
 
-    def ident(self, request: Request, view: Any) -> str | None:
-        return self.get_ident(request)
+    def idents(self, request: Request, view: Any) -> list[str] | None:
+        return [self.get_ident(request)]

@@ -28,7 +28,7 @@ from surveys.api.serializers import (
     TokenSerializer,
     WaveSerializer,
 )
-from surveys.api.throttling import SubmitAnonThrottle, SubmitWaveThrottle, TokenThrottle, UserThrottle
+from surveys.api.throttling import SubmitAnonThrottle, TokenThrottle, UserThrottle
 from surveys.db import one_or_none
 from surveys.models import Audience, Wave, WaveStatus
 from surveys.selectors import questionnaire_document, waves_for_api
@@ -105,7 +105,7 @@ class WaveQuestionnaireApi(APIView):
 
 class ResponseSubmitApi(APIView):
     permission_classes = [AllowAny]
-    throttle_classes = [SubmitAnonThrottle, SubmitWaveThrottle, UserThrottle]
+    throttle_classes = [SubmitAnonThrottle, UserThrottle]
 
     @extend_schema(
         operation_id="responses_submit",

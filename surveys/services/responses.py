@@ -7,10 +7,11 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from surveys.db import one_or_none
@@ -83,7 +84,6 @@ def wave_accepts_responses(wave: Wave) -> bool:
     )
 
 
-@transaction.atomic
 def response_submit(
     *,
     wave: Wave,
@@ -119,6 +119,103 @@ def response_submit(
         answers=answers,
         invitation_hash=invitation_hash,
     )
+    anonymous = user is None or not user.is_authenticated
+    if audience == Audience.CITIZEN and anonymous and invitation_hash is None:
+        return _citizen_submit_direct(wave, submission_id, locality_code, language, answers, fingerprint)
+    return _submit_in_transaction(
+        wave, submission_id, audience, locality_code, language, answers, invitation_hash, user, fingerprint
+    )
+
+
+def _citizen_submit_direct(
+    wave: Wave, submission_id: uuid.UUID, locality_code: str, language: str, answers: Any, fingerprint: str
+) -> SubmitResult:
+    """The common case, an anonymous citizen without an invitation, in one
+    INSERT ... SELECT ... ON CONFLICT statement: it checks that the locality is
+    in the wave and that the submission_id is new as it inserts, so it needs
+    no transaction, lock or savepoint of its own. Same outcomes as the general path."""
+    if not wave_accepts_responses(wave):
+        existing = one_or_none(Response.objects.filter(submission_id=submission_id))
+        if existing is not None:  # a retry of a response stored before the wave closed
+            return _replayed(existing, wave, fingerprint)
+        raise WaveNotOpen()
+    version_id = wave.citizen_version_id
+    definition = version_definition(version_id)
+    errors = answers_validate(definition, answers)
+    if language not in definition["languages"]:
+        errors["language"] = [f"Must be one of: {', '.join(definition['languages'])}."]
+    if errors:
+        raise InvalidResponse(errors)
+    response = Response(
+        wave=wave,
+        questionnaire_version_id=version_id,
+        audience=Audience.CITIZEN,
+        language=language,
+        answers=clean_answers(definition, answers),
+        submission_id=submission_id,
+        payload_hash=fingerprint,
+        receipt=receipt_generate(),
+        is_current=True,
+        submitted_at=timezone.now(),
+    )
+    inserted = _insert_if_new(response, locality_code)
+    if inserted is None:
+        existing = one_or_none(Response.objects.filter(submission_id=submission_id))
+        if existing is not None:
+            return _replayed(existing, wave, fingerprint)
+        raise UnknownLocality(f"Locality '{locality_code}' is not part of wave '{wave.code}'.")
+    response.pk, response.locality_id = inserted
+    response._state.adding = False
+    transaction.on_commit(
+        lambda: response_submitted.send(
+            sender=Response,
+            wave_id=wave.pk,
+            locality_id=response.locality_id,
+            response_id=response.pk,
+            audience=Audience.CITIZEN,
+        )
+    )
+    return SubmitResult(response=response, created=True)
+
+
+_DIRECT_COLUMNS = (
+    "wave_id", "questionnaire_version_id", "audience", "language", "answers",
+    "submission_id", "payload_hash", "receipt", "is_current", "submitted_at",
+)  # fmt: skip
+
+
+def _insert_if_new(response: Response, locality_code: str) -> tuple[int, int] | None:
+    """Insert ``response`` for the wave's locality with this code unless its
+    submission_id exists; (id, locality id), or None when nothing was inserted."""
+    fields = [cast(Field, Response._meta.get_field(name)) for name in _DIRECT_COLUMNS]
+    params = [field.get_db_prep_save(getattr(response, field.attname), connection) for field in fields]
+    table = Response._meta.db_table
+    sql = (
+        f"INSERT INTO {table} ({', '.join(_DIRECT_COLUMNS)}, locality_id) "  # noqa: S608 - fixed identifiers
+        f"SELECT {', '.join(['%s'] * len(params))}, wl.locality_id "
+        "FROM surveys_wavelocality wl JOIN surveys_locality l ON l.id = wl.locality_id "
+        "WHERE wl.wave_id = %s AND l.code = %s "
+        "ON CONFLICT (submission_id) DO NOTHING RETURNING id, locality_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, response.wave_id, locality_code])
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
+
+
+@transaction.atomic
+def _submit_in_transaction(
+    wave: Wave,
+    submission_id: uuid.UUID,
+    audience: str,
+    locality_code: str,
+    language: str,
+    answers: Any,
+    invitation_hash: str | None,
+    user: UserLike,
+    fingerprint: str,
+) -> SubmitResult:
+    """Every other case (officials, invitations, entry on a respondent's behalf)."""
     existing = one_or_none(Response.objects.filter(submission_id=submission_id))
     if existing is not None:
         return _replayed(existing, wave, fingerprint)

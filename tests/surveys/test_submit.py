@@ -203,3 +203,17 @@ def test_a_manager_entering_a_paper_response_is_recorded(wave: Wave, manager) ->
     result = submit(wave, citizen_answers(wave), user=manager)
     assert result.response.submitted_by == manager
     assert result.response.respondent is None
+
+
+def test_a_retry_after_the_wave_closed_still_gets_its_receipt(wave: Wave) -> None:
+    answers, submission_id = citizen_answers(wave), uuid.uuid4()
+    first = submit(wave, answers, submission_id=submission_id)
+    wave_close(wave=wave)
+    wave.refresh_from_db()
+
+    again = submit(wave, answers, submission_id=submission_id)
+
+    assert not again.created
+    assert again.response.receipt == first.response.receipt
+    with pytest.raises(WaveNotOpen):
+        submit(wave, answers)  # a new response is refused
