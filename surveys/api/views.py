@@ -27,6 +27,7 @@ from surveys.api.serializers import (
     TokenRequestSerializer,
     TokenSerializer,
     WaveSerializer,
+    submission_result,
 )
 from surveys.api.throttling import SubmitAnonThrottle, TokenThrottle, UserThrottle
 from surveys.db import one_or_none
@@ -158,7 +159,7 @@ class ResponseSubmitApi(APIView):
             user=request.user if request.user.is_authenticated else None,
         )
         return Response(
-            SubmissionResultSerializer(result.response).data,
+            submission_result(result.response),
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 

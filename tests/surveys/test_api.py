@@ -429,3 +429,11 @@ def test_one_submission_id_sent_concurrently_is_stored_once(postgres, wave: Wave
     assert statuses.count(201) == 1
     assert statuses.count(200) == 7
     assert Response.objects.filter(audience=Audience.CITIZEN).count() == 1
+
+
+def test_the_fast_result_matches_the_documented_serializer(api: Client, wave: Wave) -> None:
+    from surveys.api.serializers import SubmissionResultSerializer
+
+    body = post(api, wave, payload(wave)).json()
+    stored = Response.objects.get()
+    assert body == SubmissionResultSerializer(stored).data
