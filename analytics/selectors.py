@@ -108,6 +108,8 @@ class OfficialComparison:
     min_citizens: int
     answered: bool
     computed_at: datetime | None
+    pending_responses: int = 0  # responses received that the figures do not include yet
+    lag_seconds: float = 0.0
 
     @property
     def citizens_needed(self) -> int:
@@ -147,10 +149,13 @@ def official_comparison(wave: Wave, locality: Locality, user: AbstractBaseUser) 
                 ci_high=row.ci_high if shown and row else None,
             )
         )
+    fresh = freshness(wave.pk).get((wave.pk, locality.pk))
     return OfficialComparison(
         rows=rows,
         citizens=overall.n if overall else 0,
         min_citizens=wave.min_citizens,
         answered=bool(answers),
         computed_at=overall.computed_at if overall else None,
+        pending_responses=max(fresh.responses - fresh.included, 0) if fresh and fresh.stale else 0,
+        lag_seconds=fresh.lag_seconds if fresh and fresh.stale else 0.0,
     )

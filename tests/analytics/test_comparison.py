@@ -74,3 +74,14 @@ def test_an_official_cannot_see_another_locality(wave: Wave, official_b) -> None
 def test_citizens_and_other_users_cannot_see_it(wave: Wave, manager) -> None:
     assert Client().get(f"/official/{wave.code}/alpha/comparison/").status_code == 302  # to sign in
     assert page(manager, wave).status_code == 403
+
+
+def test_the_page_says_when_figures_lag_new_responses(wave: Wave, official_a) -> None:
+    submit_citizens(wave, 12, 0.9)
+    answer_as_official(wave, official_a, 30)
+    lagging_recompute()
+    submit_citizens(wave, 2, 0.9)
+
+    text = page(official_a, wave).content.decode()
+
+    assert "2 newer responses are not included yet" in text
