@@ -8,6 +8,7 @@ missing service is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -144,11 +145,14 @@ def manager_client(manager) -> Iterator[Client]:
 # --- a real Celery worker -----------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker(services: Services, django_db_setup: None, django_db_blocker) -> Iterator[str]:
     """A real `celery -A coprod worker` process on the test database and the real
-    broker; yields its node name. Tests using it need committed data
-    (``transactional_db``), since the worker has its own connection."""
+    broker, for one test module; yields its node name. Tests using it need
+    committed data (``transactional_db``), since the worker has its own
+    connection. Tasks left in the queues by earlier tests are purged first,
+    and the worker is stopped after the module, so it never works on data a
+    later test is flushing."""
     import subprocess
     import sys
     import time
@@ -163,6 +167,11 @@ def celery_worker(services: Services, django_db_setup: None, django_db_blocker) 
     database_url = (
         f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     )
+    with app.connection_for_write() as conn:
+        for queue in ("indices", "exports", "default"):
+            # A queue that was never declared has nothing to purge.
+            with contextlib.suppress(Exception):
+                conn.default_channel.queue_purge(queue)
     node = f"test-{uuid.uuid4().hex[:8]}@localhost"
     env = {
         **os.environ,
