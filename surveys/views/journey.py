@@ -18,6 +18,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from surveys.db import one_or_none
 from surveys.definition.answers import answers_validate, clean_answers, visible_items
 from surveys.definition.relevance import rule_holds
 from surveys.errors import InvalidResponse, InvitationUsed, SurveysError, WaveNotOpen
@@ -61,17 +62,20 @@ class Journey:
         return reverse(f"surveys:{name}", kwargs={"wave": self.wave.code, **kwargs})
 
     def draft(self, request: HttpRequest) -> Draft | None:
-        drafts = Draft.objects.select_related("wave", "locality", "response").filter(
-            wave=self.wave, audience=self.audience
-        )
+        # One narrow query on every page: the wave is already known, the rest
+        # (locality, response) is loaded only by the few views that need it.
+        drafts = Draft.objects.filter(wave=self.wave, audience=self.audience)
         draft_id = request.session.get(self.session_key)
+        found = None
         if draft_id is not None:
-            return drafts.filter(pk=draft_id).first()
-        if self.audience == Audience.OFFICIAL and self.user is not None:
-            return drafts.filter(
-                respondent=self.user, locality__code=self.locality_code, response__isnull=True
-            ).first()
-        return None
+            found = one_or_none(drafts.filter(pk=draft_id))
+        elif self.audience == Audience.OFFICIAL and self.user is not None:
+            found = one_or_none(
+                drafts.filter(respondent=self.user, locality__code=self.locality_code, response__isnull=True)
+            )
+        if found is not None:
+            found.wave = self.wave
+        return found
 
     def remember(self, request: HttpRequest, draft: Draft) -> None:
         request.session[self.session_key] = draft.pk
