@@ -169,3 +169,16 @@ def test_a_renamed_study_or_area_is_reported_as_a_change(tmp_path: Path) -> None
 
     assert "service areas: 1 created or updated" in output
     assert "Nothing changed." not in output
+
+
+def test_create_api_client_prints_a_working_token(wave) -> None:
+    from django.test import Client
+
+    output = run("create_api_client", "cati-centre")
+    token = output.split("token: ")[1].split()[0]
+    assert run("create_api_client", "cati-centre").count(token) == 1  # same token when re-run
+
+    response = Client(headers={"authorization": f"Token {token}"}).get("/api/v1/waves/")
+    assert response.status_code == 200
+    user = get_user_model().objects.get(username="cati-centre")
+    assert not user.has_usable_password() and not user.is_staff
