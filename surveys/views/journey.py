@@ -30,6 +30,10 @@ from surveys.services.drafts import draft_resume_code_issue, draft_save, draft_s
 SAVED_CODE_KEY = "coprod:resume-code"
 
 
+def citizen_session_key(wave_code: str) -> str:
+    return f"coprod:draft:citizen:{wave_code}"
+
+
 @dataclass(frozen=True)
 class Journey:
     """Where a respondent's draft lives in the session and which URLs serve it."""
@@ -38,12 +42,13 @@ class Journey:
     audience: str
     locality_code: str = ""  # officials answer per locality; citizens choose theirs in the draft
     user: Any = None  # the signed-in official, whose drafts follow them from device to device
+    preloaded: Draft | None = None  # the draft, when it was read together with the wave
 
     @property
     def session_key(self) -> str:
         if self.audience == Audience.OFFICIAL:
             return f"coprod:draft:official:{self.wave.code}:{self.locality_code}"
-        return f"coprod:draft:citizen:{self.wave.code}"
+        return citizen_session_key(self.wave.code)
 
     @property
     def start_url(self) -> str:
@@ -62,6 +67,8 @@ class Journey:
         return reverse(f"surveys:{name}", kwargs={"wave": self.wave.code, **kwargs})
 
     def draft(self, request: HttpRequest) -> Draft | None:
+        if self.preloaded is not None:
+            return self.preloaded
         # One narrow query on every page: the wave is already known, the rest
         # (locality, response) is loaded only by the few views that need it.
         drafts = Draft.objects.filter(wave=self.wave, audience=self.audience)
