@@ -18,11 +18,16 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from surveys.definition.answers import answers_validate, clean_answers
+from surveys.definition.answers import clean_answers
 from surveys.errors import InvalidResponse, WaveNotOpen
 from surveys.models import Audience, OfficialProfile, Response, Wave, WaveLocality
 from surveys.selectors import version_definition
-from surveys.services.responses import payload_hash, receipt_generate, wave_accepts_responses
+from surveys.services.responses import (
+    payload_hash,
+    receipt_generate,
+    response_errors,
+    wave_accepts_responses,
+)
 from surveys.signals import response_submitted
 
 
@@ -75,9 +80,7 @@ def responses_bulk_load(*, wave: Wave, rows: Iterable[BulkRow], batch: int = 500
                     {f"row {number}.audience": [f"Must be one of: {', '.join(Audience.values)}."]}
                 )
             definition = definitions[row.audience]
-            errors = answers_validate(definition, row.answers)
-            if row.language not in definition["languages"]:
-                errors["language"] = [f"Must be one of: {', '.join(definition['languages'])}."]
+            errors = response_errors(definition, row.answers, row.language)
             locality_id = localities.get(row.locality_code)
             if locality_id is None:
                 errors["locality"] = [f"'{row.locality_code}' is not part of wave '{wave.code}'."]

@@ -74,6 +74,14 @@ class SubmitResult:
     created: bool
 
 
+def response_errors(definition: dict[str, Any], answers: Any, language: str) -> dict[str, list[str]]:
+    """Every problem with a response's answers and language (empty when valid)."""
+    errors = answers_validate(definition, answers)
+    if language not in definition["languages"]:
+        errors["language"] = [f"Must be one of: {', '.join(definition['languages'])}."]
+    return errors
+
+
 def wave_accepts_responses(wave: Wave) -> bool:
     """Open, and now lies between its opening and closing times."""
     now = timezone.now()
@@ -141,9 +149,7 @@ def _citizen_submit_direct(
         raise WaveNotOpen()
     version_id = wave.citizen_version_id
     definition = version_definition(version_id)
-    errors = answers_validate(definition, answers)
-    if language not in definition["languages"]:
-        errors["language"] = [f"Must be one of: {', '.join(definition['languages'])}."]
+    errors = response_errors(definition, answers, language)
     if errors:
         raise InvalidResponse(errors)
     response = Response(
@@ -236,10 +242,7 @@ def _submit_in_transaction(
         raise UnknownLocality(f"Locality '{locality_code}' is not part of wave '{wave.code}'.")
     version_id = wave.version_id_for(audience)
     definition = version_definition(version_id)
-
-    errors = answers_validate(definition, answers)
-    if language not in definition["languages"]:
-        errors["language"] = [f"Must be one of: {', '.join(definition['languages'])}."]
+    errors = response_errors(definition, answers, language)
     if errors:
         raise InvalidResponse(errors)
 
