@@ -56,7 +56,11 @@ def schedule(wave_id: int, locality_id: int) -> bool:
     from analytics.tasks import recompute_locality_task
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        recompute_locality_task.apply(args=(wave_id, locality_id))
+        try:
+            recompute_locality_task.apply(args=(wave_id, locality_id), throw=True)
+        except Exception:
+            logger.exception("recompute of wave %s locality %s failed", wave_id, locality_id)
+            return False
         return True
     if time.monotonic() < _broker_down_until:
         return False

@@ -9,6 +9,7 @@ is ``surveys.definition.answers``, the one validator web and API share.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,8 @@ def _number(raw: str) -> Any:
     try:
         value = float(cleaned)
     except ValueError:
+        return raw.strip()
+    if not math.isfinite(value):  # "nan", "inf", "1e999": text for the validator to refuse
         return raw.strip()
     return int(value) if value.is_integer() and "." not in cleaned and "e" not in cleaned.lower() else value
 

@@ -37,8 +37,12 @@ class LimitedJSONParser(JSONParser):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             text = codecs.decode(raw, encoding)
-            return json.loads(text, parse_constant=_reject_constant)
-        except (ValueError, UnicodeDecodeError) as exc:
+            data = json.loads(text, parse_constant=_reject_constant)
+            # "\ud800" parses to a lone surrogate, which no UTF-8 text (nor
+            # PostgreSQL) can hold: refuse it here rather than fail later.
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+            return data
+        except (ValueError, UnicodeError) as exc:
             raise ParseError(f"Malformed JSON: {exc}") from exc
 
 

@@ -437,3 +437,10 @@ def test_the_fast_result_matches_the_documented_serializer(api: Client, wave: Wa
     body = post(api, wave, payload(wave)).json()
     stored = Response.objects.get()
     assert body == SubmissionResultSerializer(stored).data
+
+
+def test_a_lone_surrogate_is_malformed_json(api: Client, wave: Wave) -> None:
+    body = json.dumps(payload(wave)).replace('"language": "en"', '"language": "\\ud800"')
+    response = post(api, wave, body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_json"

@@ -214,3 +214,21 @@ def test_officials_cannot_open_other_localities(wave: Wave, official_a) -> None:
 def test_citizens_cannot_open_the_officials_pages(citizen: Client, manager, wave: Wave) -> None:
     citizen.force_login(manager)
     assert citizen.get("/official/").status_code == 403
+
+
+@pytest.mark.parametrize("typed", ["nan", "inf", "1e999", "-Infinity"])
+def test_a_number_that_is_not_finite_is_an_error_not_a_crash(citizen: Client, wave: Wave, typed: str) -> None:
+    start(citizen, wave)
+    definition = wave.citizen_version.definition
+    answers = citizen_answers(wave)
+    for number in range(1, 6):
+        citizen.post(
+            f"/w/{wave.code}/p/{number}/",
+            {**form_data(definition["sections"][number - 1], answers), "action": "next"},
+        )
+    page6 = {**form_data(definition["sections"][5], answers), "household_size": typed, "action": "next"}
+
+    response = citizen.post(f"/w/{wave.code}/p/6/", page6)
+
+    assert response.status_code == 200
+    assert 'id="err-household_size"' in response.content.decode()
