@@ -247,7 +247,7 @@ def lagging_pairs(wave_id: int | None = None) -> list[Lag]:
     lagging = []
     now = timezone.now()
     for fp in response_fingerprints(wave_id):
-        state = states.get((fp.wave_id, fp.locality_id))
+        state = states.pop((fp.wave_id, fp.locality_id), None)
         fresh = (
             state is not None
             and state.response_count == fp.count
@@ -264,6 +264,10 @@ def lagging_pairs(wave_id: int | None = None) -> list[Lag]:
             lagging.append(
                 Lag(fp.wave_id, fp.locality_id, fp.count, state.response_count if state else 0, lag)
             )
+    # Figures of pairs whose responses are all gone lag too.
+    for (gone_wave, gone_locality), state in states.items():
+        if state.response_count:
+            lagging.append(Lag(gone_wave, gone_locality, 0, state.response_count, None))
     return lagging
 
 

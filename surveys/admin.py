@@ -189,10 +189,16 @@ class WaveAdmin(admin.ModelAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
+    """Invitations are issued by `manage.py issue_invitations`, which shows each
+    token once; only their hashes are stored, so none can be typed in here."""
+
     list_display = ("pk", "wave", "audience", "locality", "email", "created_at", "used_at")
     list_filter = ("wave", "audience", "locality")
-    readonly_fields = ("token_hash", "created_at", "used_at")
+    readonly_fields = ("wave", "audience", "locality", "token_hash", "created_at", "used_at")
     search_fields = ("email",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(Response)
@@ -207,6 +213,10 @@ class ResponseAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting a response must go through a service that tells analytics.
         return False
 
 

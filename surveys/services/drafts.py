@@ -93,10 +93,14 @@ def draft_start(
     )
 
 
+@transaction.atomic
 def draft_save(*, draft: Draft, answers: dict[str, Any], language: str) -> Draft:
     """Merge one page's answers into the draft (an empty answer clears the item).
-    Saved unvalidated: what the respondent typed is never thrown away."""
-    merged = dict(draft.answers)
+    Saved unvalidated: what the respondent typed is never thrown away. The
+    draft is re-read under a row lock, so two tabs saving different pages
+    both keep their answers."""
+    current = Draft.objects.select_for_update().only("answers").get(pk=draft.pk)
+    merged = dict(current.answers)
     for code, value in answers.items():
         if is_unanswered(value):
             merged.pop(code, None)

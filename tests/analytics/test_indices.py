@@ -125,3 +125,17 @@ def test_analytics_status_and_recompute_commands(wave: Wave, locality_a, capsys)
     call_command("analytics_status", wave=wave.code)
     out = capsys.readouterr().out
     assert "STALE" not in out and "fresh" in out
+
+
+def test_figures_of_a_locality_whose_responses_are_gone_are_recomputed(wave: Wave, locality_a) -> None:
+    from surveys.models import Response
+
+    submit_citizens(wave, "alpha", 3, seed=9)
+    lagging_recompute()
+    Response.objects.filter(locality=locality_a).delete()
+
+    assert [(lag.locality_id, lag.responses, lag.computed) for lag in lagging_pairs()] == [
+        (locality_a.pk, 0, 3)
+    ]
+    lagging_recompute()
+    assert IndexRow.objects.get(locality=locality_a, audience="citizen", level="overall").n == 0

@@ -182,3 +182,25 @@ def test_create_api_client_prints_a_working_token(wave) -> None:
     assert response.status_code == 200
     user = get_user_model().objects.get(username="cati-centre")
     assert not user.has_usable_password() and not user.is_staff
+
+
+def test_issue_invitations_prints_links_that_work_once(wave) -> None:
+    output = run(
+        "issue_invitations",
+        wave.code,
+        "--locality",
+        "alpha",
+        "--count",
+        "2",
+        "--base-url",
+        "https://s.example",
+    )
+    links = output.split()
+    assert len(links) == 2 and all(link.startswith("https://s.example/i/") for link in links)
+    from django.test import Client
+
+    path = links[0].removeprefix("https://s.example")
+    assert Client().get(path).status_code == 302
+    with pytest.raises(CommandError, match="not part of wave"):
+        Locality.objects.create(code="gamma", name="Gamma")
+        run("issue_invitations", wave.code, "--locality", "gamma", "--count", "1")
