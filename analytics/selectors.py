@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,15 +57,20 @@ class Freshness:
     lag_seconds: float
 
 
-def freshness(wave_id: int | None = None) -> dict[tuple[int, int], Freshness]:
-    """Freshness of every (wave, locality) that has responses or figures."""
-    states = {
-        (s.wave_id, s.locality_id): s
-        for s in LocalityState.objects.filter(**({"wave_id": wave_id} if wave_id else {}))
-    }
+def freshness(
+    wave_id: int | None = None, locality_ids: Iterable[int] | None = None
+) -> dict[tuple[int, int], Freshness]:
+    """Freshness of every (wave, locality) that has responses or figures
+    (only of ``locality_ids`` when given: a page asks about what it shows)."""
+    if locality_ids is not None:
+        locality_ids = set(locality_ids)
+    state_rows = LocalityState.objects.filter(**({"wave_id": wave_id} if wave_id else {}))
+    if locality_ids is not None:
+        state_rows = state_rows.filter(locality_id__in=locality_ids)
+    states = {(s.wave_id, s.locality_id): s for s in state_rows}
     now = timezone.now()
     out: dict[tuple[int, int], Freshness] = {}
-    for fp in response_fingerprints(wave_id):
+    for fp in response_fingerprints(wave_id, locality_ids):
         state = states.pop((fp.wave_id, fp.locality_id), None)
         stale = state is None or state.response_count != fp.count or state.id_sum != fp.id_sum
         lag = 0.0
@@ -149,7 +155,7 @@ def official_comparison(wave: Wave, locality: Locality, user: AbstractBaseUser) 
                 ci_high=row.ci_high if shown and row else None,
             )
         )
-    fresh = freshness(wave.pk).get((wave.pk, locality.pk))
+    fresh = freshness(wave.pk, [locality.pk]).get((wave.pk, locality.pk))
     return OfficialComparison(
         rows=rows,
         citizens=overall.n if overall else 0,

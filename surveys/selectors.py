@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -292,11 +292,15 @@ class ResponseFingerprint:
     last_submitted_at: datetime | None
 
 
-def response_fingerprints(wave_id: int | None = None) -> list[ResponseFingerprint]:
+def response_fingerprints(
+    wave_id: int | None = None, locality_ids: Iterable[int] | None = None
+) -> list[ResponseFingerprint]:
     """The fingerprint of every (wave, locality) with responses, from one grouped query."""
     rows = Response.objects.filter(is_current=True)
     if wave_id is not None:
         rows = rows.filter(wave_id=wave_id)
+    if locality_ids is not None:
+        rows = rows.filter(locality_id__in=list(locality_ids))
     grouped = (
         rows.order_by()
         .values("wave_id", "locality_id")

@@ -14,13 +14,34 @@ class IndexRowSerializer(serializers.ModelSerializer):
     lag_seconds = serializers.SerializerMethodField(
         help_text="How long the oldest missed response has waited (0 when fresh)."
     )
+    suppressed = serializers.SerializerMethodField(
+        help_text=(
+            "Backed by fewer respondents than the wave's threshold for that audience "
+            "(min_citizens / min_officials): every estimate is withheld (null); n stays."
+        )
+    )
 
     class Meta:
         model = IndexRow
         fields = [
             "wave", "locality", "audience", "level", "key", "n", "estimate", "ci_low", "ci_high",
-            "mean_score", "sd", "computed_at", "watermark", "stale", "lag_seconds",
+            "mean_score", "sd", "computed_at", "watermark", "stale", "lag_seconds", "suppressed",
         ]  # fmt: skip
+
+    WITHHELD = ("estimate", "ci_low", "ci_high", "mean_score", "sd")
+
+    def get_suppressed(self, row: IndexRow) -> bool:
+        wave = row.wave
+        threshold = wave.min_citizens if row.audience == "citizen" else wave.min_officials
+        return row.n < threshold
+
+    def to_representation(self, row: IndexRow) -> dict[str, Any]:
+        data = super().to_representation(row)
+        if data["suppressed"]:
+            # Small cells never leave the server: with one or two officials the
+            # "mean" would be a colleague's own answer.
+            data.update(dict.fromkeys(self.WITHHELD))
+        return data
 
     def _freshness(self, row: IndexRow) -> Any:
         return self.context["freshness"].get((row.wave_id, row.locality_id))

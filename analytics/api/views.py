@@ -82,5 +82,5 @@ class IndexListApi(APIView):
         )
         paginator = Pages()
         page = paginator.paginate_queryset(rows, request, view=self)
-        context = {"freshness": freshness(target.pk)}
+        context = {"freshness": freshness(target.pk, {row.locality_id for row in page or []})}
         return paginator.get_paginated_response(IndexRowSerializer(page, many=True, context=context).data)

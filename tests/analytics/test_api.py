@@ -54,7 +54,7 @@ def test_an_analyst_reads_every_locality(computed: Wave, django_user_model) -> N
     assert rows["alpha"]["n"] == 4 and rows["beta"]["n"] == 3
     assert set(rows["alpha"]) == {
         "wave", "locality", "audience", "level", "key", "n", "estimate", "ci_low", "ci_high",
-        "mean_score", "sd", "computed_at", "watermark", "stale", "lag_seconds",
+        "mean_score", "sd", "computed_at", "watermark", "stale", "lag_seconds", "suppressed",
     }  # fmt: skip
     assert rows["alpha"]["stale"] is False
 
@@ -96,3 +96,25 @@ def test_stale_figures_say_so(computed: Wave, manager) -> None:
     )
     assert all(r["stale"] for r in body["results"])
     assert all(r["lag_seconds"] >= 0 for r in body["results"])
+
+
+def test_small_cells_are_withheld(computed: Wave, official_a) -> None:
+    # alpha has 4 citizens (threshold 10) and no official: everything is suppressed, counts stay.
+    rows = (
+        client_for(official_a).get(f"/api/v1/waves/{computed.code}/indices/?page_size=1000").json()["results"]
+    )
+    assert rows and all(r["suppressed"] for r in rows)
+    assert all(r[f] is None for r in rows for f in ("estimate", "ci_low", "ci_high", "mean_score", "sd"))
+    assert {r["n"] for r in rows if r["audience"] == "citizen" and r["level"] == "overall"} == {4}
+
+
+def test_cells_at_the_threshold_are_shown(wave: Wave, locality_a, manager) -> None:
+    Wave.objects.filter(pk=wave.pk).update(min_citizens=4)
+    submit(wave, "alpha", 4)
+    lagging_recompute()
+    rows = (
+        client_for(manager)
+        .get(f"/api/v1/waves/{wave.code}/indices/?level=overall&audience=citizen")
+        .json()["results"]
+    )
+    assert rows[0]["n"] == 4 and rows[0]["suppressed"] is False and rows[0]["estimate"] is not None
