@@ -7,8 +7,7 @@ from django.shortcuts import render
 
 from analytics.selectors import official_comparison
 from surveys.forms import translate
-from surveys.models import Locality
-from surveys.selectors import wave_get
+from surveys.selectors import locality_get_for_official, wave_get
 from surveys.views.official import official_required
 
 
@@ -16,7 +15,7 @@ from surveys.views.official import official_required
 def official_comparison_page(request: HttpRequest, wave: str, locality: str) -> HttpResponse:
     """After answering: the official's estimates beside what citizens report."""
     found = wave_get(wave)
-    place = Locality.objects.filter(code=locality, officials__user_id=request.user.pk or 0).first()
+    place = locality_get_for_official(request.user, locality)
     if found is None or place is None:
         raise Http404("No such comparison for you.")
     comparison = official_comparison(found, place, request.user)  # type: ignore[arg-type]
@@ -29,9 +28,6 @@ def official_comparison_page(request: HttpRequest, wave: str, locality: str) -> 
             "low": row.ci_low,
             "high": row.ci_high,
             "n": row.citizens_n,
-            "gap": (row.citizens_share - row.own_estimate)
-            if row.citizens_share is not None and row.own_estimate is not None
-            else None,
         }
         for row in comparison.rows
     ]

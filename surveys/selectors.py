@@ -322,6 +322,13 @@ def wave_locality_pairs(wave_id: int | None = None, locality_id: int | None = No
     return list(pairs.order_by("wave_id", "locality_id").values_list("wave_id", "locality_id"))
 
 
+def locality_get_for_official(user: AbstractBaseUser | AnonymousUser, code: str) -> Locality | None:
+    """The locality with this code, if the user is one of its officials."""
+    if not user.is_authenticated:
+        return None
+    return one_or_none(Locality.objects.filter(code=code, officials__user_id=user.pk))
+
+
 def user_official_locality_ids(user: AbstractBaseUser | AnonymousUser) -> set[int]:
     if not user.is_authenticated:
         return set()

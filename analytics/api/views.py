@@ -13,8 +13,8 @@ from analytics.api.serializers import IndexRowSerializer
 from analytics.models import Level
 from analytics.selectors import freshness, indices_for_wave
 from surveys.api.views import NOT_FOUND, error_response
-from surveys.models import Audience, Wave
-from surveys.selectors import user_is_analyst, user_official_locality_ids
+from surveys.models import Audience
+from surveys.selectors import user_is_analyst, user_official_locality_ids, wave_get
 
 
 class Pages(PageNumberPagination):
@@ -60,7 +60,7 @@ class IndexListApi(APIView):
         },
     )
     def get(self, request: Request, wave: str) -> Response:
-        target = Wave.objects.filter(code=wave).first()
+        target = wave_get(wave)
         if target is None:
             raise NotFound(f"No wave '{wave}'.")
         own = readable_localities(request)

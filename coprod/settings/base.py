@@ -159,7 +159,10 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     "reconcile-every-minute": {"task": "analytics.reconcile", "schedule": 60.0},
     "rebuild-nightly": {"task": "analytics.rebuild", "schedule": crontab(hour=3, minute=15)},
+    "expire-drafts-daily": {"task": "surveys.expire_drafts", "schedule": crontab(hour=4, minute=0)},
 }
+# Unsent answers in progress are deleted after this many days untouched.
+DRAFT_RETENTION_DAYS = env_int("DRAFT_RETENTION_DAYS", 30)
 # Coalescing of recomputes (analytics.pending): wait this long before a
 # recompute so a burst of responses lands in one; the pending mark expires
 # after ANALYTICS_PENDING_TTL in case its task is lost.
@@ -223,6 +226,9 @@ THROTTLE_RATES = {
     "submit_anon": env_str("THROTTLE_SUBMIT_ANON", "30/minute"),
     "submit_wave": env_str("THROTTLE_SUBMIT_WAVE", "6000/minute"),
     "token": env_str("THROTTLE_TOKEN", "10/minute"),
+    # Web forms: new answer sessions and wrong resume codes per client address.
+    "web_start": env_str("THROTTLE_WEB_START", "60/hour"),
+    "resume_fail": env_str("THROTTLE_RESUME_FAIL", "20/hour"),
     "anon": env_str("THROTTLE_ANON", "600/minute"),
     "user": env_str("THROTTLE_USER", "100000/hour"),
 }

@@ -13,42 +13,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from surveys.redis import key as redis_key
-from surveys.redis import redis_client
-
-PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """'30/minute' -> (30, 60)."""
-    count, period = rate.split("/")
-    return int(count), PERIODS[period.strip()[0]]
-
-
-def window_hits(windows: list[tuple[str, int]]) -> list[int]:
-    """Count one request in each (key, period) window; the counts so far.
-    On Redis all of them take one round trip (INCR and EXPIRE, pipelined)."""
-    client = redis_client()
-    if client is not None:
-        pipe = client.pipeline(transaction=False)
-        for name, period in windows:
-            pipe.incr(redis_key(name))
-            pipe.expire(redis_key(name), period + 1, nx=True)
-        return [int(count) for count in pipe.execute()[::2]]
-    counts = []
-    for name, period in windows:
-        cache.add(name, 0, period + 1)
-        try:
-            counts.append(int(cache.incr(name)))
-        except ValueError:  # expired between add and incr
-            cache.add(name, 1, period + 1)
-            counts.append(1)
-    return counts
+from surveys.ratelimit import parse_rate, window_hits
 
 
 class WindowThrottle(BaseThrottle):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
 from surveys.definition.answers import clean_answers, is_unanswered
 from surveys.errors import (
@@ -20,17 +22,12 @@ from surveys.errors import (
 from surveys.models import Audience, Draft, Invitation, OfficialProfile, Response, Wave, WaveLocality
 from surveys.selectors import version_definition
 from surveys.services.responses import (
-    RECEIPT_ALPHABET,
     SubmitResult,
+    receipt_generate,
     response_submit,
     token_hash,
     wave_accepts_responses,
 )
-
-
-def resume_code_generate() -> str:
-    raw = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(12))
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
 def resume_code_normalise(code: str) -> str:
@@ -116,7 +113,7 @@ def draft_save(*, draft: Draft, answers: dict[str, Any], language: str) -> Draft
 def draft_resume_code_issue(*, draft: Draft) -> str:
     """A new resume code for the draft (replacing any earlier one); shown once."""
     while True:
-        code = resume_code_generate()
+        code = receipt_generate()  # same shape as a receipt: 60 random bits, easy to copy
         digest = token_hash(code)
         if not Draft.objects.filter(resume_code_hash=digest).exists():
             break
@@ -160,3 +157,12 @@ def draft_submit(*, draft: Draft, user: User | None = None) -> DraftSubmitted:
         locked.resume_code_hash = None
         locked.save(update_fields=["response", "resume_code_hash", "updated_at"])
     return DraftSubmitted(draft=locked, response=result.response, created=result.created)
+
+
+def drafts_expire(*, older_than_days: int | None = None) -> int:
+    """Delete unsent drafts not touched for ``older_than_days`` (default:
+    settings.DRAFT_RETENTION_DAYS); how many were deleted. Safe to run any time."""
+    days = older_than_days if older_than_days is not None else settings.DRAFT_RETENTION_DAYS
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _ = Draft.objects.filter(response__isnull=True, updated_at__lt=cutoff).delete()
+    return deleted

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -12,13 +14,11 @@ from surveys.db import one_or_none
 from surveys.errors import InvitationInvalid, InvitationUsed, SurveysError, WaveNotOpen
 from surveys.forms import ResumeForm, StartForm
 from surveys.models import Audience, Draft, Wave
+from surveys.ratelimit import client_ident, over_limit
 from surveys.selectors import version_definition, wave_get, wave_localities
 from surveys.services.drafts import draft_for_resume_code, draft_start, invitation_for_token
 from surveys.services.responses import wave_accepts_responses
 from surveys.views import journey as j
-
-# Resume codes are 60-bit secrets; this only keeps guessing from being cheap.
-RESUME_ATTEMPTS_PER_HOUR = 20
 
 
 def _journey(code: str) -> j.Journey:
@@ -43,6 +43,9 @@ def start(request: HttpRequest, wave: str) -> HttpResponse:
     initial = {"locality": localities[0][0]} if len(localities) == 1 else {}
     form = StartForm(request.POST or None, localities=localities, initial=initial)
     if request.method == "POST" and form.is_valid():
+        wait = over_limit(request, "web_start")
+        if wait:
+            return j.too_many(request, wait)
         draft = draft_start(
             wave=journey.wave,
             audience=Audience.CITIZEN,
@@ -115,20 +118,22 @@ def resume(request: HttpRequest, wave: str) -> HttpResponse:
         return j.wave_unavailable(request, journey.wave)
     form = ResumeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        key = f"coprod:resume-attempts:{request.META.get('REMOTE_ADDR', '')}"
-        attempts = cache.get_or_set(key, 0, 3600) or 0
-        cache.incr(key)
-        draft = None
-        if attempts < RESUME_ATTEMPTS_PER_HOUR:
-            draft = draft_for_resume_code(wave=journey.wave, code=form.cleaned_data["code"])
+        # Resume codes are 60-bit secrets; counting wrong guesses per client
+        # address only keeps guessing from being cheap.
+        blocked = f"resume-blocked:{client_ident(request)}"
+        until = cache.get(blocked)
+        if until:
+            return j.too_many(request, until - time.time())
+        draft = draft_for_resume_code(wave=journey.wave, code=form.cleaned_data["code"])
         if draft is not None:
             journey.remember(request, draft)
             return HttpResponseRedirect(_continue_url(journey, draft))
+        wait = over_limit(request, "resume_fail")
+        if wait:
+            cache.set(blocked, time.time() + wait, int(wait) + 1)
+            return j.too_many(request, wait)
         form.add_error(
-            "code",
-            _("Too many attempts; please try again in an hour.")
-            if attempts >= RESUME_ATTEMPTS_PER_HOUR
-            else _("We could not find answers saved under this code. Check the code and try again."),
+            "code", _("We could not find answers saved under this code. Check the code and try again.")
         )
     return render(request, "surveys/resume.html", {"journey": journey, "form": form})
 

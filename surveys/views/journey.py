@@ -8,6 +8,7 @@ back later with a resume code never loses them. Works without JavaScript.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from surveys.definition.relevance import rule_holds
 from surveys.errors import InvalidResponse, InvitationUsed, SurveysError, WaveNotOpen
 from surveys.forms import Question, answers_from_post, questions_for, translate
 from surveys.models import Audience, Draft, Wave
+from surveys.ratelimit import over_limit
 from surveys.selectors import version_definition
 from surveys.services.drafts import draft_resume_code_issue, draft_save, draft_submit
 
@@ -125,6 +127,14 @@ def unavailable(request: HttpRequest, reason: str, status: int = 409) -> HttpRes
         {"title": titles[reason], "message": messages[reason]},
         status=status,
     )
+
+
+def too_many(request: HttpRequest, wait_seconds: float) -> HttpResponse:
+    """429, in the respondent's language, with how long to wait."""
+    minutes = max(math.ceil(wait_seconds / 60), 1)
+    response = render(request, "surveys/too_many.html", {"minutes": minutes}, status=429)
+    response["Retry-After"] = str(math.ceil(wait_seconds))
+    return response
 
 
 def wave_unavailable(request: HttpRequest, wave: Wave) -> HttpResponse:
@@ -246,6 +256,10 @@ def review(request: HttpRequest, journey: Journey) -> HttpResponse:
     if draft is None or draft.submitted:
         return _elsewhere(journey, draft)
     definition = definition_of(draft)
+    if request.method == "POST" and journey.audience == Audience.CITIZEN:
+        wait = over_limit(request, "submit_anon")
+        if wait:
+            return too_many(request, wait)
     if request.method == "POST":
         try:
             draft_submit(draft=draft, user=request.user if request.user.is_authenticated else None)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from surveys.errors import SurveysError
 from surveys.models import Audience, Locality
 from surveys.selectors import (
+    locality_get_for_official,
     official_assignments,
     official_current_answers,
     user_is_official,
@@ -42,8 +43,7 @@ def official_required(view: View) -> View:
 
 def _journey(request: HttpRequest, wave: str, locality: str) -> j.Journey:
     found = wave_get(wave)
-    mine = Locality.objects.filter(code=locality, officials__user_id=request.user.pk or 0)
-    if found is None or not mine.exists():
+    if found is None or locality_get_for_official(request.user, locality) is None:
         raise Http404("No such questionnaire for you.")
     return j.Journey(wave=found, audience=Audience.OFFICIAL, locality_code=locality, user=request.user)
 

@@ -232,3 +232,63 @@ def test_a_number_that_is_not_finite_is_an_error_not_a_crash(citizen: Client, wa
 
     assert response.status_code == 200
     assert 'id="err-household_size"' in response.content.decode()
+
+
+def test_web_forms_are_rate_limited_per_client(citizen: Client, wave: Wave, monkeypatch) -> None:
+    from django.conf import settings
+
+    monkeypatch.setitem(settings.THROTTLE_RATES, "web_start", "2/hour")
+    statuses = [citizen.post(f"/w/{wave.code}/", {"locality": "alpha"}).status_code for _ in range(3)]
+    assert statuses == [302, 302, 429]
+    refused = citizen.post(f"/w/{wave.code}/", {"locality": "alpha"})
+    assert int(refused["Retry-After"]) > 0
+    assert "Please wait" in refused.content.decode()
+    assert Client(REMOTE_ADDR="10.7.7.7").post(f"/w/{wave.code}/", {"locality": "alpha"}).status_code == 302
+
+
+def test_wrong_resume_codes_are_limited_and_right_ones_are_not_counted(
+    citizen: Client, wave: Wave, monkeypatch
+) -> None:
+    from django.conf import settings
+
+    monkeypatch.setitem(settings.THROTTLE_RATES, "resume_fail", "2/hour")
+    start(citizen, wave)
+    saved = citizen.post(f"/w/{wave.code}/p/1/", {"safety_secure_home": "often", "action": "save"})
+    code = re.search(
+        r'id="resume-code">([0-9A-Z-]+)<', citizen.get(saved["Location"]).content.decode()
+    ).group(1)
+    other = Client()
+    for _ in range(3):  # successes do not count
+        assert other.post(f"/w/{wave.code}/resume/", {"code": code}).status_code == 302
+    assert other.post(f"/w/{wave.code}/resume/", {"code": "AAAA-AAAA-AAAA"}).status_code == 200
+    assert other.post(f"/w/{wave.code}/resume/", {"code": "AAAA-AAAA-AAAB"}).status_code == 200
+    assert other.post(f"/w/{wave.code}/resume/", {"code": "AAAA-AAAA-AAAC"}).status_code == 429
+    assert other.post(f"/w/{wave.code}/resume/", {"code": code}).status_code == 429  # blocked for a while
+
+
+def test_sending_answers_shares_the_anonymous_submission_limit(
+    citizen: Client, wave: Wave, monkeypatch
+) -> None:
+    from rest_framework.settings import api_settings
+
+    monkeypatch.setitem(api_settings.DEFAULT_THROTTLE_RATES, "submit_anon", "0/minute")
+    start(citizen, wave)
+    answer_all(citizen, wave, citizen_answers(wave), f"/w/{wave.code}/")
+    assert citizen.post(f"/w/{wave.code}/review/").status_code == 429
+    assert not Response.objects.exists()
+    assert Draft.objects.get().answers  # nothing typed is lost
+
+
+def test_old_unsent_drafts_expire_and_sent_ones_stay(citizen: Client, wave: Wave) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from surveys.services.drafts import drafts_expire
+    from surveys.tasks import expire_drafts_task
+
+    start(citizen, wave)
+    Draft.objects.update(updated_at=timezone.now() - timedelta(days=31))
+    assert expire_drafts_task.name == "surveys.expire_drafts"
+    assert drafts_expire() == 1
+    assert not Draft.objects.exists()
