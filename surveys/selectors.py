@@ -72,23 +72,23 @@ def version_definition(version_id: int) -> dict[str, Any]:
     return QuestionnaireVersion.objects.values_list("definition", flat=True).get(pk=version_id)
 
 
-def user_is_survey_manager(user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_in_roles(user: AbstractBaseUser | AnonymousUser, *groups: str) -> bool:
+    """Signed in, and a superuser or a member of one of these role groups."""
     if not user.is_authenticated:
         return False
     return bool(
-        getattr(user, "is_superuser", False) or user.groups.filter(name=SURVEY_MANAGERS).exists()  # type: ignore[union-attr,attr-defined]
+        getattr(user, "is_superuser", False) or user.groups.filter(name__in=groups).exists()  # type: ignore[union-attr,attr-defined]
     )
+
+
+def user_is_survey_manager(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return user_in_roles(user, SURVEY_MANAGERS)
 
 
 def user_may_enter_citizen_responses(user: AbstractBaseUser | AnonymousUser) -> bool:
     """Survey managers and API clients may submit citizen responses on a
     respondent's behalf (telephone interviews, paper questionnaires)."""
-    if not user.is_authenticated:
-        return False
-    return bool(
-        getattr(user, "is_superuser", False)
-        or user.groups.filter(name__in=[SURVEY_MANAGERS, API_CLIENTS]).exists()  # type: ignore[union-attr,attr-defined]
-    )
+    return user_in_roles(user, SURVEY_MANAGERS, API_CLIENTS)
 
 
 def waves_for_api(user: AbstractBaseUser | AnonymousUser, status: str | None = None) -> QuerySet[Wave]:
@@ -337,12 +337,7 @@ def user_official_locality_ids(user: AbstractBaseUser | AnonymousUser) -> set[in
 
 def user_is_analyst(user: AbstractBaseUser | AnonymousUser) -> bool:
     """Survey managers and analysts read every figure."""
-    if not user.is_authenticated:
-        return False
-    return bool(
-        getattr(user, "is_superuser", False)
-        or user.groups.filter(name__in=[SURVEY_MANAGERS, ANALYSTS]).exists()  # type: ignore[union-attr,attr-defined]
-    )
+    return user_in_roles(user, SURVEY_MANAGERS, ANALYSTS)
 
 
 def earliest_submission_after(wave_id: int, locality_id: int, response_id: int) -> datetime | None:
