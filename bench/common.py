@@ -56,6 +56,7 @@ class Server:
             "THROTTLE_SUBMIT_ANON": "10000000/minute",
             "THROTTLE_SUBMIT_WAVE": "10000000/minute",
             "THROTTLE_ANON": "10000000/minute",
+            "THROTTLE_WEB_START": "10000000/minute",
         }
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
