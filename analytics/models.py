@@ -75,6 +75,11 @@ class LocalityState(models.Model):
     watermark = models.BigIntegerField(default=0)
     definition = models.PositiveSmallIntegerField(default=INDEX_DEFINITION)
     computed_at = models.DateTimeField()
+    thresholds = models.CharField(
+        max_length=32,
+        default="",
+        help_text=_("The wave's suppression thresholds the gaps were computed with."),
+    )
     duration_ms = models.FloatField(default=0)
     recomputes = models.PositiveIntegerField(default=0, help_text=_("How many times it was computed."))
 
@@ -85,3 +90,56 @@ class LocalityState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wave_id}/{self.locality_id} @ {self.watermark}"
+
+
+class GapRow(models.Model):
+    """The perception gap of one locality and wave at one level and key:
+    citizens' engaged share minus officials' estimate (see docs/methodology.md).
+
+    A suppressed row keeps its counts; every estimate, interval and p/q value
+    in it is null.
+    """
+
+    wave = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, related_name="+")
+    locality = models.ForeignKey("surveys.Locality", on_delete=models.CASCADE, related_name="+")
+    level = models.CharField(max_length=16, choices=Level.choices)
+    key = models.CharField(max_length=128)
+    service_area = models.CharField(max_length=64, blank=True)
+    citizens_n = models.PositiveIntegerField()
+    citizens_estimate = models.FloatField(null=True)
+    citizens_ci_low = models.FloatField(null=True)
+    citizens_ci_high = models.FloatField(null=True)
+    officials_n = models.PositiveIntegerField()
+    officials_estimate = models.FloatField(null=True)
+    officials_ci_low = models.FloatField(null=True)
+    officials_ci_high = models.FloatField(null=True)
+    gap = models.FloatField(null=True)
+    gap_ci_low = models.FloatField(null=True)
+    gap_ci_high = models.FloatField(null=True)
+    p_value = models.FloatField(null=True)
+    q_value = models.FloatField(null=True)
+    suppressed = models.BooleanField(default=False)
+    suppression_reason = models.CharField(max_length=200, blank=True)
+    definition = models.PositiveSmallIntegerField(default=INDEX_DEFINITION)
+    watermark = models.BigIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["wave", "locality", "level", "key"], name="gaprow_unique"),
+            models.CheckConstraint(
+                condition=Q(suppressed=False)
+                | Q(
+                    citizens_estimate__isnull=True,
+                    officials_estimate__isnull=True,
+                    gap__isnull=True,
+                    p_value__isnull=True,
+                    q_value__isnull=True,
+                ),
+                name="gaprow_suppressed_has_no_estimates",
+            ),
+        ]
+        indexes = [models.Index(fields=["wave", "level"], name="gaprow_wave_level_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.wave_id}/{self.locality_id}/{self.level}/{self.key}"

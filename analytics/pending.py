@@ -81,3 +81,40 @@ def schedule(wave_id: int, locality_id: int) -> bool:
         )
         clear(wave_id, locality_id)
         return False
+
+
+def _qvalues_key(wave_id: int) -> str:
+    return f"analytics:qvalues:{wave_id}"
+
+
+def clear_qvalues(wave_id: int) -> None:
+    try:
+        client = redis_client()
+        if client is None:
+            cache.delete(_qvalues_key(wave_id))
+        else:
+            client.delete(redis_key(_qvalues_key(wave_id)))
+    except Exception:  # noqa: BLE001 - a cache outage must not fail the task
+        logger.warning("cache unavailable; pending q-value mark not cleared", exc_info=True)
+
+
+def schedule_qvalues(wave_id: int) -> None:
+    """Ask for the wave's q-values to be redone, once per burst of recomputes.
+    Never raises: the reconciler redoes them for any wave it recomputes."""
+    from analytics.tasks import wave_qvalues_task
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        wave_qvalues_task.apply(args=(wave_id,))
+        return
+    try:
+        client = redis_client()
+        name = _qvalues_key(wave_id)
+        marked = (
+            client.set(redis_key(name), 1, nx=True, ex=settings.ANALYTICS_PENDING_TTL)
+            if client is not None
+            else cache.add(name, 1, timeout=settings.ANALYTICS_PENDING_TTL)
+        )
+        if marked:
+            wave_qvalues_task.apply_async((wave_id,), countdown=settings.ANALYTICS_COALESCE_SECONDS)
+    except Exception:  # noqa: BLE001
+        logger.warning("could not schedule q-values of wave %s; the reconciler will", wave_id)

@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
-from analytics.models import INDEX_DEFINITION, IndexRow, Level, LocalityState
-from analytics.statistics import Estimate, mean_t, share_wilson
+from analytics.models import INDEX_DEFINITION, GapRow, IndexRow, Level, LocalityState
+from analytics.statistics import Estimate, bh_qvalues, gap_mover, mean_t, share_wilson
 from surveys.selectors import (
     MeasuredActivity,
     current_responses,
     response_fingerprints,
     wave_locality_pairs,
     wave_measurement_plan,
+    wave_thresholds,
+    waves_thresholds,
 )
 
 logger = logging.getLogger(__name__)
@@ -159,6 +161,82 @@ def compute_indices(
     return out.rows, count, id_sum, max_id
 
 
+GAP_LEVELS = (Level.ACTIVITY, Level.SERVICE_AREA, Level.OVERALL)
+
+
+def compute_gaps(
+    plan: list[MeasuredActivity], rows: list[IndexRow], min_citizens: int, min_officials: int
+) -> list[GapRow]:
+    """The perception gaps of one locality from its index rows. Pure.
+    q-values are left empty: they need every locality of the wave
+    (``wave_qvalues_update``)."""
+    indexed = {(r.audience, r.level, r.key): r for r in rows}
+    area_of = {a.code: a.service_area for a in plan}
+    gaps = []
+    for (audience, level, key), citizen in indexed.items():
+        if audience != "citizen" or level not in GAP_LEVELS:
+            continue
+        official = indexed[("official", level, key)]
+        c = Estimate(citizen.n, citizen.estimate, citizen.ci_low, citizen.ci_high, citizen.sd)
+        o = Estimate(official.n, official.estimate, official.ci_low, official.ci_high, official.sd)
+        reasons = []
+        if c.n < min_citizens:
+            reasons.append(f"fewer than {min_citizens} citizens")
+        if o.n < min_officials:
+            reasons.append(f"fewer than {min_officials} officials")
+        row = GapRow(
+            level=level,
+            key=key,
+            service_area=area_of.get(key, key if level == Level.SERVICE_AREA else ""),
+            citizens_n=c.n,
+            officials_n=o.n,
+            suppressed=bool(reasons),
+            suppression_reason="; ".join(reasons),
+        )
+        if not reasons:
+            gap = gap_mover(c, o)
+            row.citizens_estimate, row.citizens_ci_low, row.citizens_ci_high = c.estimate, c.ci_low, c.ci_high
+            row.officials_estimate, row.officials_ci_low, row.officials_ci_high = (
+                o.estimate,
+                o.ci_low,
+                o.ci_high,
+            )
+            row.gap, row.gap_ci_low, row.gap_ci_high, row.p_value = (
+                gap.gap,
+                gap.ci_low,
+                gap.ci_high,
+                gap.p_value,
+            )
+        gaps.append(row)
+    return gaps
+
+
+@transaction.atomic
+def wave_qvalues_update(*, wave_id: int) -> int:
+    """Benjamini-Hochberg q-values over the p-values of every unsuppressed gap
+    row of the wave, level by level (rows without a p-value get none).
+    Idempotent; returns how many rows carry a q-value."""
+    updated = 0
+    for level in GAP_LEVELS:
+        rows = list(
+            GapRow.objects.select_for_update()
+            .filter(wave_id=wave_id, level=level)
+            .order_by("pk")
+            .only("pk", "p_value", "suppressed", "q_value")
+        )
+        tested = [r for r in rows if r.p_value is not None and not r.suppressed]
+        qs = dict(zip([r.pk for r in tested], bh_qvalues([r.p_value for r in tested]), strict=True))  # type: ignore[misc]
+        changed = []
+        for row in rows:
+            q = qs.get(row.pk)
+            if row.q_value != q:
+                row.q_value = q
+                changed.append(row)
+        GapRow.objects.bulk_update(changed, ["q_value"], batch_size=2000)
+        updated += len(qs)
+    return updated
+
+
 def _lock(wave_id: int, locality_id: int) -> None:
     """Serialise recomputes of one (wave, locality) until the transaction ends.
     PostgreSQL releases the lock if the worker's connection dies; SQLite
@@ -179,12 +257,15 @@ def locality_recompute(*, wave_id: int, locality_id: int) -> RecomputeResult:
     _lock(wave_id, locality_id)
     plan = wave_measurement_plan(wave_id)
     rows, count, id_sum, max_id = compute_indices(plan, current_responses(wave_id, locality_id))
+    min_citizens, min_officials = wave_thresholds(wave_id)
+    thresholds = f"{min_citizens}/{min_officials}"
     state = LocalityState.objects.filter(wave_id=wave_id, locality_id=locality_id).first()
     unchanged = (
         state is not None
         and state.response_count == count
         and state.id_sum == id_sum
         and state.definition == INDEX_DEFINITION
+        and state.thresholds == thresholds
     )
     if unchanged:
         return RecomputeResult(wave_id, locality_id, count, max_id, len(rows), changed=False)
@@ -212,6 +293,23 @@ def locality_recompute(*, wave_id: int, locality_id: int) -> RecomputeResult:
             "computed_at",
         ],
     )
+    gaps = compute_gaps(plan, rows, min_citizens, min_officials)
+    for gap in gaps:
+        gap.wave_id = wave_id
+        gap.locality_id = locality_id
+        gap.watermark = max_id
+        gap.computed_at = now
+        gap.definition = INDEX_DEFINITION
+    GapRow.objects.bulk_create(
+        gaps,
+        update_conflicts=True,
+        unique_fields=["wave", "locality", "level", "key"],
+        update_fields=[
+            f.name
+            for f in GapRow._meta.concrete_fields
+            if f.name not in {"id", "wave", "locality", "level", "key"}
+        ],
+    )
     LocalityState.objects.update_or_create(
         wave_id=wave_id,
         locality_id=locality_id,
@@ -220,6 +318,7 @@ def locality_recompute(*, wave_id: int, locality_id: int) -> RecomputeResult:
             "id_sum": id_sum,
             "watermark": max_id,
             "definition": INDEX_DEFINITION,
+            "thresholds": thresholds,
             "computed_at": now,
             "duration_ms": (time.monotonic() - started) * 1000,
             "recomputes": (state.recomputes + 1) if state else 1,
@@ -244,6 +343,7 @@ def lagging_pairs(wave_id: int | None = None) -> list[Lag]:
         (s.wave_id, s.locality_id): s
         for s in LocalityState.objects.filter(**({"wave_id": wave_id} if wave_id else {}))
     }
+    thresholds = {w: f"{c}/{o}" for w, (c, o) in waves_thresholds().items()}
     lagging = []
     now = timezone.now()
     for fp in response_fingerprints(wave_id):
@@ -253,6 +353,7 @@ def lagging_pairs(wave_id: int | None = None) -> list[Lag]:
             and state.response_count == fp.count
             and state.id_sum == fp.id_sum
             and state.definition == INDEX_DEFINITION
+            and state.thresholds == thresholds.get(fp.wave_id)
         )
         if not fresh:
             since = state.computed_at if state else None
@@ -276,12 +377,16 @@ def lagging_recompute(*, wave_id: int | None = None) -> list[RecomputeResult]:
     results = [
         locality_recompute(wave_id=lag.wave_id, locality_id=lag.locality_id) for lag in lagging_pairs(wave_id)
     ]
+    for changed_wave in {r.wave_id for r in results}:
+        wave_qvalues_update(wave_id=changed_wave)
     if results:
         logger.info("reconciler recomputed %d lagging localities", len(results))
     return results
 
 
-def indices_rebuild(*, wave_id: int | None = None, locality_id: int | None = None) -> list[RecomputeResult]:
+def indices_rebuild(
+    *, wave_id: int | None = None, locality_id: int | None = None, update_qvalues: bool = True
+) -> list[RecomputeResult]:
     """Recompute every (wave, locality) in scope, forcing a fresh computation, and
     log every pair whose stored figures had to change (they should not have)."""
     results = []
@@ -301,6 +406,9 @@ def indices_rebuild(*, wave_id: int | None = None, locality_id: int | None = Non
         else:
             result.changed = False
         results.append(result)
+    if update_qvalues:
+        for rebuilt_wave in {r.wave_id for r in results}:
+            wave_qvalues_update(wave_id=rebuilt_wave)
     return results
 
 

@@ -53,3 +53,47 @@ def mean_t(values: Sequence[float]) -> Estimate:
 
 def _clip(x: float) -> float:
     return min(max(x, 0.0), 1.0)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Citizens' share minus officials' estimate, its MOVER interval and test."""
+
+    gap: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+
+
+def gap_mover(citizens: Estimate, officials: Estimate) -> Gap:
+    """d = p - m with Newcombe's MOVER interval from the two (clipped) intervals,
+    and the two-sided normal test of z = d / sqrt(var_c / n_c + s_o^2 / n_o).
+
+    ``citizens.sd`` is sqrt(p(1-p)) at the activity level and the s.d. of the
+    per-citizen shares above it, so one formula serves every level. No
+    interval when either side has none; no p-value when n_o < 2 or the
+    denominator is 0.
+    """
+    p, m = citizens.estimate, officials.estimate
+    if p is None or m is None:
+        return Gap(None, None, None, None)
+    d = p - m
+    low = high = None
+    if None not in (citizens.ci_low, citizens.ci_high, officials.ci_low, officials.ci_high):
+        low = d - math.sqrt((p - citizens.ci_low) ** 2 + (officials.ci_high - m) ** 2)  # type: ignore[operator]
+        high = d + math.sqrt((citizens.ci_high - p) ** 2 + (m - officials.ci_low) ** 2)  # type: ignore[operator]
+    p_value = None
+    if officials.n >= 2 and citizens.n >= 1 and citizens.sd is not None and officials.sd is not None:
+        se = math.sqrt(citizens.sd**2 / citizens.n + officials.sd**2 / officials.n)
+        if se > 0:
+            p_value = float(2 * stats.norm.sf(abs(d / se)))
+    return Gap(d, low, high, p_value)
+
+
+def bh_qvalues(p_values: Sequence[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values (statsmodels' fdr_bh)."""
+    if not p_values:
+        return []
+    from statsmodels.stats.multitest import multipletests
+
+    return [float(q) for q in multipletests(list(p_values), method="fdr_bh")[1]]

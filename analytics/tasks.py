@@ -14,7 +14,7 @@ from celery import shared_task
 from django.core.exceptions import ObjectDoesNotExist
 
 from analytics import pending
-from analytics.services import indices_rebuild, lagging_recompute, locality_recompute
+from analytics.services import indices_rebuild, lagging_recompute, locality_recompute, wave_qvalues_update
 from surveys.selectors import wave_locality_pairs
 
 logger = logging.getLogger(__name__)
@@ -26,9 +26,12 @@ def recompute_locality_task(wave_id: int, locality_id: int) -> None:
     response committed while this runs schedules a fresh recompute."""
     pending.clear(wave_id, locality_id)
     try:
-        locality_recompute(wave_id=wave_id, locality_id=locality_id)
+        result = locality_recompute(wave_id=wave_id, locality_id=locality_id)
     except ObjectDoesNotExist:
         logger.info("wave %s or locality %s no longer exists; nothing to recompute", wave_id, locality_id)
+        return
+    if result.changed:
+        pending.schedule_qvalues(wave_id)
 
 
 @shared_task(name="analytics.reconcile", ignore_result=True)
@@ -49,6 +52,15 @@ def rebuild_task() -> None:
 def rebuild_locality_task(wave_id: int, locality_id: int) -> None:
     """Recompute one (wave, locality) from scratch even if it looks fresh."""
     try:
-        indices_rebuild(wave_id=wave_id, locality_id=locality_id)
+        indices_rebuild(wave_id=wave_id, locality_id=locality_id, update_qvalues=False)
     except ObjectDoesNotExist:
         logger.info("wave %s or locality %s no longer exists; nothing to rebuild", wave_id, locality_id)
+        return
+    pending.schedule_qvalues(wave_id)
+
+
+@shared_task(name="analytics.wave_qvalues", ignore_result=True)
+def wave_qvalues_task(wave_id: int) -> None:
+    """Benjamini-Hochberg q-values across the wave's localities (coalesced per wave)."""
+    pending.clear_qvalues(wave_id)
+    wave_qvalues_update(wave_id=wave_id)

@@ -352,3 +352,13 @@ def earliest_submission_after(wave_id: int, locality_id: int, response_id: int) 
 def activity_names(study_id: int) -> dict[str, dict[str, str]]:
     """Activity code -> its name per language."""
     return dict(Activity.objects.filter(study_id=study_id).values_list("code", "name"))
+
+
+def wave_thresholds(wave_id: int) -> tuple[int, int]:
+    """(min_citizens, min_officials): the wave's suppression thresholds."""
+    return Wave.objects.values_list("min_citizens", "min_officials").get(pk=wave_id)
+
+
+def waves_thresholds() -> dict[int, tuple[int, int]]:
+    """Every wave's (min_citizens, min_officials)."""
+    return {w: (c, o) for w, c, o in Wave.objects.values_list("pk", "min_citizens", "min_officials")}

@@ -153,6 +153,7 @@ CELERY_TASK_ROUTES = {
     "analytics.reconcile": {"queue": "indices"},
     "analytics.rebuild": {"queue": "indices"},
     "analytics.rebuild_locality": {"queue": "indices"},
+    "analytics.wave_qvalues": {"queue": "indices"},
     "analytics.export*": {"queue": "exports"},
 }
 # The beat schedule, in one place.

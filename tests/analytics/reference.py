@@ -22,9 +22,10 @@ def _t_row(values: pd.Series) -> dict[str, Any]:
     if n < 2:
         return {"n": 1, "estimate": mean, "ci_low": None, "ci_high": None, "sd": None}
     sd = float(values.std(ddof=1))
-    low, high = stats.t.interval(0.95, n - 1, loc=mean, scale=sd / np.sqrt(n))
     if sd == 0:
         low = high = mean
+    else:
+        low, high = stats.t.interval(0.95, n - 1, loc=mean, scale=sd / np.sqrt(n))
     return {
         "n": n,
         "estimate": mean,
@@ -124,3 +125,42 @@ def assert_matches(stored_rows: list[Any], expected: dict[tuple[str, str, str], 
                 assert got is None, (key, field, got)
             else:
                 assert got == pytest.approx(exp, abs=1e-9), (key, field)
+
+
+def expected_gaps(wave: Wave, locality_ids: list[int]) -> dict[tuple[int, str, str], dict[str, Any]]:
+    """{(locality id, level, key): gap figures} with the method of shared/DESIGN.md,
+    computed independently: MOVER by hand, the normal test with SciPy,
+    Benjamini-Hochberg with statsmodels over the wave's unsuppressed rows."""
+    from statsmodels.stats.multitest import multipletests
+
+    out: dict[tuple[int, str, str], dict[str, Any]] = {}
+    for locality_id in locality_ids:
+        indices = expected_indices(wave, locality_id)
+        for (audience, level, key), c in indices.items():
+            if audience != "citizen" or level == "kind":
+                continue
+            o = indices[("official", level, key)]
+            suppressed = c["n"] < wave.min_citizens or o["n"] < wave.min_officials
+            row: dict[str, Any] = {"citizens_n": c["n"], "officials_n": o["n"], "suppressed": suppressed}
+            if suppressed:
+                row.update(gap=None, gap_ci_low=None, gap_ci_high=None, p_value=None)
+            else:
+                p, m = c["estimate"], o["estimate"]
+                d = p - m
+                row["gap"] = d
+                if o["ci_low"] is None or c["ci_low"] is None:
+                    row["gap_ci_low"] = row["gap_ci_high"] = None
+                else:
+                    row["gap_ci_low"] = d - np.sqrt((p - c["ci_low"]) ** 2 + (o["ci_high"] - m) ** 2)
+                    row["gap_ci_high"] = d + np.sqrt((c["ci_high"] - p) ** 2 + (m - o["ci_low"]) ** 2)
+                se = np.sqrt(c["sd"] ** 2 / c["n"] + o["sd"] ** 2 / o["n"]) if o["n"] >= 2 else 0.0
+                row["p_value"] = float(2 * stats.norm.sf(abs(d / se))) if se > 0 else None
+            out[(locality_id, level, key)] = row
+    for level in ("activity", "service_area", "overall"):
+        tested = [(k, r["p_value"]) for k, r in out.items() if k[1] == level and r["p_value"] is not None]
+        qs = multipletests([p for _, p in tested], method="fdr_bh")[1] if tested else []
+        for (k, _), q in zip(tested, qs, strict=True):
+            out[k]["q_value"] = float(q)
+    for r in out.values():
+        r.setdefault("q_value", None)
+    return out

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
-from analytics.services import RecomputeResult, indices_rebuild, locality_recompute
+from analytics.services import RecomputeResult, indices_rebuild, locality_recompute, wave_qvalues_update
 from surveys.models import Locality, Wave
 from surveys.selectors import wave_locality_pairs
 
@@ -18,7 +18,7 @@ from surveys.selectors import wave_locality_pairs
 def recompute_pair(pair: tuple[int, int], rebuild: bool) -> RecomputeResult:
     wave_id, locality_id = pair
     if rebuild:
-        [result] = indices_rebuild(wave_id=wave_id, locality_id=locality_id)
+        [result] = indices_rebuild(wave_id=wave_id, locality_id=locality_id, update_qvalues=False)
         return result
     return locality_recompute(wave_id=wave_id, locality_id=locality_id)
 
@@ -78,6 +78,8 @@ class Command(BaseCommand):
             responses += result.responses
             if number % 50 == 0 or number == len(pairs):
                 self.stdout.write(f"  {number}/{len(pairs)} localities, {responses} responses")
+        for pair_wave in sorted({w for w, _ in pairs}):
+            wave_qvalues_update(wave_id=pair_wave)  # once per wave, after all its localities
         what = "corrected" if options["rebuild"] else "changed"
         self.stdout.write(
             self.style.SUCCESS(
