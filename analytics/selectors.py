@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from analytics.models import IndexRow, Level, LocalityState
+from analytics.models import GapRow, IndexRow, Level, LocalityState
 from surveys.models import Locality, Wave
 from surveys.selectors import (
     activity_names,
@@ -165,3 +165,23 @@ def official_comparison(wave: Wave, locality: Locality, user: AbstractBaseUser) 
         pending_responses=max(fresh.responses - fresh.included, 0) if fresh and fresh.stale else 0,
         lag_seconds=fresh.lag_seconds if fresh and fresh.stale else 0.0,
     )
+
+
+def gaps_for_wave(
+    wave_id: int,
+    *,
+    locality_ids: set[int] | None = None,
+    locality_code: str | None = None,
+    level: str | None = None,
+    key: str | None = None,
+) -> QuerySet[GapRow]:
+    rows = GapRow.objects.filter(wave_id=wave_id).select_related("wave", "locality")
+    if locality_ids is not None:
+        rows = rows.filter(locality_id__in=locality_ids)
+    if locality_code:
+        rows = rows.filter(locality__code=locality_code)
+    if level:
+        rows = rows.filter(level=level)
+    if key:
+        rows = rows.filter(key=key)
+    return rows.order_by("locality__code", "level", "key")

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from analytics.models import IndexRow
+from analytics.models import GapRow, IndexRow
 
 
 class IndexRowSerializer(serializers.ModelSerializer):
@@ -53,3 +54,60 @@ class IndexRowSerializer(serializers.ModelSerializer):
     def get_lag_seconds(self, row: IndexRow) -> float:
         found = self._freshness(row)
         return round(found.lag_seconds, 1) if found else 0.0
+
+
+class _Side(serializers.Serializer):
+    n = serializers.IntegerField()
+    estimate = serializers.FloatField(allow_null=True)
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+
+
+class GapRowSerializer(serializers.ModelSerializer):
+    wave = serializers.CharField(source="wave.code")
+    locality = serializers.CharField(source="locality.code")
+    citizens = serializers.SerializerMethodField()
+    officials = serializers.SerializerMethodField()
+
+    class Meta:
+        model = GapRow
+        fields = [
+            "wave", "locality", "level", "key", "service_area", "citizens", "officials", "gap",
+            "gap_ci_low", "gap_ci_high", "p_value", "q_value", "suppressed", "suppression_reason",
+            "computed_at", "watermark",
+        ]  # fmt: skip
+
+    @extend_schema_field(_Side)
+    def get_citizens(self, row: GapRow) -> dict[str, Any]:
+        return {
+            "n": row.citizens_n,
+            "estimate": row.citizens_estimate,
+            "ci_low": row.citizens_ci_low,
+            "ci_high": row.citizens_ci_high,
+        }
+
+    @extend_schema_field(_Side)
+    def get_officials(self, row: GapRow) -> dict[str, Any]:
+        return {
+            "n": row.officials_n,
+            "estimate": row.officials_estimate,
+            "ci_low": row.officials_ci_low,
+            "ci_high": row.officials_ci_high,
+        }
+
+
+GAP_CSV_COLUMNS = [
+    "wave", "locality", "level", "key", "service_area",
+    "citizens_n", "citizens_estimate", "citizens_ci_low", "citizens_ci_high",
+    "officials_n", "officials_estimate", "officials_ci_low", "officials_ci_high",
+    "gap", "gap_ci_low", "gap_ci_high", "p_value", "q_value", "suppressed", "suppression_reason",
+    "computed_at", "watermark",
+]  # fmt: skip
+
+
+def gap_csv_row(row: GapRow) -> dict[str, Any]:
+    """A gap row flattened for a spreadsheet (the same figures as the JSON)."""
+    values = {name: getattr(row, name, None) for name in GAP_CSV_COLUMNS}
+    values["wave"], values["locality"] = row.wave.code, row.locality.code
+    values["computed_at"] = row.computed_at.isoformat()
+    return values

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from typing import Any
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics.api.serializers import IndexRowSerializer
+from analytics.api.serializers import GAP_CSV_COLUMNS, GapRowSerializer, IndexRowSerializer, gap_csv_row
 from analytics.models import Level
-from analytics.selectors import freshness, indices_for_wave
+from analytics.selectors import freshness, gaps_for_wave, indices_for_wave
+from analytics.services import GAP_LEVELS
 from surveys.api.views import NOT_FOUND, error_response
 from surveys.models import Audience
 from surveys.selectors import user_is_analyst, user_official_locality_ids, wave_get
@@ -84,3 +91,77 @@ class IndexListApi(APIView):
         page = paginator.paginate_queryset(rows, request, view=self)
         context = {"freshness": freshness(target.pk, {row.locality_id for row in page or []})}
         return paginator.get_paginated_response(IndexRowSerializer(page, many=True, context=context).data)
+
+
+class GapCSVRenderer(BaseRenderer):
+    """The gap table as CSV (UTF-8 with a byte-order mark, so spreadsheets read accents)."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
+        if not isinstance(data, list):  # an error body
+            return json.dumps(data).encode()
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=GAP_CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(data)
+        return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+class GapListApi(APIView):
+    renderer_classes = [JSONRenderer, GapCSVRenderer]
+
+    @extend_schema(
+        operation_id="gaps_list",
+        summary="Perception gaps of a wave",
+        description=(
+            "Per locality, level (activity, service_area, overall) and key: citizens' engaged share "
+            "and officials' mean estimate with their intervals, the gap (citizens minus officials) "
+            "with its MOVER interval, the p-value and the Benjamini-Hochberg q-value across the "
+            "wave. Shares are proportions 0-1. Suppressed rows keep their counts; every estimate "
+            "is null. `?format=csv` gives the same table as a file (every matching row). "
+            "Survey managers and analysts read every locality; officials their own."
+        ),
+        parameters=[
+            OpenApiParameter("locality", str, required=False),
+            OpenApiParameter(
+                "level", str, enum=[Level.ACTIVITY, Level.SERVICE_AREA, Level.OVERALL], required=False
+            ),
+            OpenApiParameter("key", str, required=False),
+            OpenApiParameter("format", str, enum=["json", "csv"], required=False),
+            OpenApiParameter("page", int, required=False),
+            OpenApiParameter("page_size", int, required=False, description="Up to 1000 (default 100)."),
+        ],
+        responses={
+            200: GapRowSerializer(many=True),
+            401: error_response("not_authenticated."),
+            403: error_response("forbidden."),
+            404: NOT_FOUND,
+        },
+    )
+    def get(self, request: Request, wave: str) -> Response:
+        target = wave_get(wave)
+        if target is None:
+            raise NotFound(f"No wave '{wave}'.")
+        own = readable_localities(request)
+        params = request.query_params
+        if params.get("level") and params["level"] not in GAP_LEVELS:
+            raise ValidationError({"level": [f"Must be one of: {', '.join(GAP_LEVELS)}."]})
+        if params.get("weighted") not in (None, "", "false", "0"):
+            raise ValidationError({"weighted": ["Weighted figures are not available yet."]})
+        rows = gaps_for_wave(
+            target.pk, locality_ids=own, locality_code=params.get("locality"), level=params.get("level"),
+            key=params.get("key"),
+        )  # fmt: skip
+        if request.accepted_renderer.format == "csv":
+            return Response(
+                [gap_csv_row(row) for row in rows.iterator(chunk_size=2000)],
+                headers={"Content-Disposition": f'attachment; filename="{target.code}-gaps.csv"'},
+            )
+        paginator = Pages()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(GapRowSerializer(page, many=True).data)

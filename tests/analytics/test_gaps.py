@@ -120,3 +120,69 @@ def test_changing_a_threshold_recomputes_suppression(wave: Wave, locality_a) -> 
     assert lagging_pairs()  # new thresholds: the figures lag
     lagging_recompute()
     assert not GapRow.objects.get(locality=locality_a, level="overall").suppressed
+
+
+# --- the gap API ---------------------------------------------------------------------
+
+
+def _client(user):
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    return Client(headers={"authorization": "Token " + Token.objects.get_or_create(user=user)[0].key})
+
+
+@pytest.fixture
+def computed(wave: Wave, locality_a, locality_b) -> Wave:
+    citizens(wave, "alpha", 12, 0.7, seed=7)
+    citizens(wave, "beta", 4, 0.7, seed=8)
+    for i in range(3):
+        official(wave, locality_a, f"oa{i}", lambda a, i=i: 20 + 10 * i)
+    call_command("recompute", wave=wave.code)
+    return wave
+
+
+def test_the_gap_api_returns_documented_rows(computed: Wave, manager) -> None:
+    body = _client(manager).get(f"/api/v1/waves/{computed.code}/gaps/?level=overall").json()
+
+    rows = {r["locality"]: r for r in body["results"]}
+    alpha = rows["alpha"]
+    assert set(alpha) == {
+        "wave", "locality", "level", "key", "service_area", "citizens", "officials", "gap", "gap_ci_low",
+        "gap_ci_high", "p_value", "q_value", "suppressed", "suppression_reason", "computed_at", "watermark",
+    }  # fmt: skip
+    assert alpha["citizens"]["n"] == 12 and alpha["officials"]["n"] == 3
+    assert alpha["gap"] == pytest.approx(alpha["citizens"]["estimate"] - alpha["officials"]["estimate"])
+    assert alpha["q_value"] is not None
+    assert rows["beta"]["suppressed"] is True and rows["beta"]["gap"] is None
+    assert rows["beta"]["citizens"] == {"n": 4, "estimate": None, "ci_low": None, "ci_high": None}
+
+
+def test_no_suppressed_estimate_leaks_into_json_or_csv(computed: Wave, manager) -> None:
+    import csv
+    import io
+
+    client = _client(manager)
+    rows = client.get(f"/api/v1/waves/{computed.code}/gaps/?locality=beta&page_size=1000").json()["results"]
+    assert rows and all(r["suppressed"] for r in rows)
+    assert all(r["citizens"]["estimate"] is None and r["gap"] is None and r["p_value"] is None for r in rows)
+
+    response = client.get(f"/api/v1/waves/{computed.code}/gaps/?format=csv")
+    assert response["Content-Type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(table) == 2 * (18 + 3 + 1)  # two localities x (activities + service areas + overall)
+    for row in table:
+        if row["suppressed"] == "True":
+            assert row["citizens_estimate"] == row["gap"] == row["p_value"] == row["q_value"] == ""
+
+
+def test_officials_read_only_their_own_localities(computed: Wave, official_b) -> None:
+    rows = _client(official_b).get(f"/api/v1/waves/{computed.code}/gaps/?page_size=1000").json()["results"]
+    assert {r["locality"] for r in rows} == {"beta"}
+
+
+def test_bad_parameters(computed: Wave, manager) -> None:
+    client = _client(manager)
+    assert client.get(f"/api/v1/waves/{computed.code}/gaps/?level=kind").status_code == 400
+    assert client.get(f"/api/v1/waves/{computed.code}/gaps/?weighted=true").status_code == 400
+    assert client.get("/api/v1/waves/nope/gaps/").status_code == 404
