@@ -23,7 +23,7 @@ from django.db import connection
 from django.test import Client
 
 from analytics import pending
-from analytics.models import IndexRow, LocalityState
+from analytics.models import GapRow, IndexRow, LocalityState
 from analytics.services import lagging_pairs, locality_recompute
 from analytics.tasks import reconcile_task
 from coprod.celery import app
@@ -95,6 +95,7 @@ def test_figures_follow_responses_and_equal_a_fresh_computation(
             list(IndexRow.objects.filter(wave=live_wave, locality=locality)),
             expected_indices(live_wave, locality.pk),
         )
+    assert GapRow.objects.filter(wave=live_wave).count() == 2 * (18 + 3 + 1)
 
 
 def test_a_burst_to_one_locality_coalesces_into_a_handful_of_recomputes(live_wave: Wave, locality_a) -> None:
