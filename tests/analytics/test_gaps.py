@@ -186,3 +186,16 @@ def test_bad_parameters(computed: Wave, manager) -> None:
     assert client.get(f"/api/v1/waves/{computed.code}/gaps/?level=kind").status_code == 400
     assert client.get(f"/api/v1/waves/{computed.code}/gaps/?weighted=true").status_code == 400
     assert client.get("/api/v1/waves/nope/gaps/").status_code == 404
+
+
+def test_gap_report_command(computed: Wave, capsys) -> None:
+    import json
+
+    call_command("gap_report", computed.code)
+    table = capsys.readouterr().out
+    assert "alpha" in table and "(suppressed: fewer than 10 citizens" in table
+    call_command("gap_report", computed.code, "--level", "activity", "--format", "json")
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 2 * 18 and {r["level"] for r in rows} == {"activity"}
+    call_command("gap_report", computed.code, "--format", "csv")
+    assert capsys.readouterr().out.startswith("wave,locality,level")
