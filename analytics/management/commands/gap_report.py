@@ -38,9 +38,8 @@ class Command(BaseCommand):
             writer.writeheader()
             writer.writerows(rows)
         else:
-            self.stdout.write(
-                f"{'locality':16} {'key':32} {'citizens':>9} {'officials':>9} {'gap':>6}  {'95% CI':>14} {'q':>8}"
-            )
+            header = f"{'citizens':>9} {'officials':>9} {'gap':>6}  {'95% CI':>14} {'q':>8}"
+            self.stdout.write(f"{'locality':16} {'key':32} {header}")
             for row in rows:
                 if row["suppressed"]:
                     figures = f"(suppressed: {row['suppression_reason']})"
