@@ -362,3 +362,22 @@ def wave_thresholds(wave_id: int) -> tuple[int, int]:
 def waves_thresholds() -> dict[int, tuple[int, int]]:
     """Every wave's (min_citizens, min_officials)."""
     return {w: (c, o) for w, c, o in Wave.objects.values_list("pk", "min_citizens", "min_officials")}
+
+
+@dataclass(frozen=True)
+class LocalityScope:
+    locality_id: int
+    code: str
+    name: str
+    citizen_target: int | None
+    official_target: int | None
+
+
+def wave_scope(wave_id: int) -> list[LocalityScope]:
+    """The localities of a wave, with their response targets, by code."""
+    return [
+        LocalityScope(lid, code, name, ct, ot)
+        for lid, code, name, ct, ot in WaveLocality.objects.filter(wave_id=wave_id)
+        .order_by("locality__code")
+        .values_list("locality_id", "locality__code", "locality__name", "citizen_target", "official_target")
+    ]

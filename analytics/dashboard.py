@@ -1,0 +1,197 @@
+"""Dashboard pages for survey managers and analysts (officials: their own
+localities). They read stored rows only; charts are server-side SVG with a
+table beside them, so they work without JavaScript and offline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from analytics.models import GapRow, IndexRow, Level
+from analytics.selectors import freshness, gaps_for_wave
+from surveys.forms import translate
+from surveys.selectors import (
+    activity_names,
+    user_is_analyst,
+    user_official_locality_ids,
+    wave_get,
+    wave_scope,
+)
+
+SIGNIFICANT_Q = 0.05
+SORTABLE = {"gap": "gap", "q": "q_value", "locality": "locality__code", "key": "key"}
+
+
+def _wave_for(request: HttpRequest, code: str) -> tuple[Any, set[int] | None]:
+    """The wave, and the localities the user may see (None: all). 403 for others."""
+    wave = wave_get(code)
+    if wave is None:
+        raise Http404("No such wave.")
+    if user_is_analyst(request.user):
+        return wave, None
+    own = user_official_locality_ids(request.user)
+    if not own:
+        raise PermissionDenied
+    return wave, own
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{round(value * 100)}%"
+
+
+PLOT_LEFT, PLOT_WIDTH = 260, 320  # px of the 600-wide chart: labels left, 0-100% right
+
+
+def _x(share: float | None) -> float | None:
+    return None if share is None else round(PLOT_LEFT + PLOT_WIDTH * share, 1)
+
+
+@dataclass(frozen=True)
+class Dumbbell:
+    """One activity's row of the chart, in SVG coordinates."""
+
+    name: str
+    citizens: float
+    citizens_low: float | None
+    citizens_high: float | None
+    officials: float
+    officials_low: float | None
+    officials_high: float | None
+    y: int
+
+
+@login_required
+def wave_overview(request: HttpRequest, wave: str) -> HttpResponse:
+    found, own = _wave_for(request, wave)
+    scope = [s for s in wave_scope(found.pk) if own is None or s.locality_id in own]
+    fresh = freshness(found.pk, [s.locality_id for s in scope])
+    counts = {
+        (r.locality_id, r.audience): r.n
+        for r in IndexRow.objects.filter(
+            wave=found, level=Level.OVERALL, locality_id__in=[s.locality_id for s in scope]
+        )
+    }
+    localities = []
+    for s in scope:
+        f = fresh.get((found.pk, s.locality_id))
+        localities.append(
+            {
+                "scope": s,
+                "citizens": f.responses if f else 0,
+                "citizens_counted": counts.get((s.locality_id, "citizen"), 0),
+                "officials_counted": counts.get((s.locality_id, "official"), 0),
+                "stale": bool(f and f.stale),
+                "lag": round(f.lag_seconds) if f else 0,
+            }
+        )
+    top = list(
+        gaps_for_wave(found.pk, locality_ids=own, level=Level.ACTIVITY).filter(
+            suppressed=False, q_value__lt=SIGNIFICANT_Q
+        )
+    )
+    top.sort(key=lambda r: abs(r.gap or 0), reverse=True)
+    names = activity_names(found.study_id)
+    return render(
+        request,
+        "analytics/wave_overview.html",
+        {
+            "wave": found,
+            "localities": localities,
+            "top": [(row, translate(names.get(row.key), found.study.languages)) for row in top[:10]],
+        },
+    )
+
+
+@login_required
+def gap_table(request: HttpRequest, wave: str) -> HttpResponse:
+    found, own = _wave_for(request, wave)
+    level = request.GET.get("level", Level.ACTIVITY)
+    if level not in (Level.ACTIVITY, Level.SERVICE_AREA, Level.OVERALL):
+        level = Level.ACTIVITY
+    area = request.GET.get("service_area", "")
+    sort = request.GET.get("sort", "gap")
+    rows = gaps_for_wave(found.pk, locality_ids=own, level=level)
+    if area:
+        rows = rows.filter(service_area=area)
+    order = SORTABLE.get(sort.lstrip("-"), "gap")
+    rows = rows.order_by(("-" if sort.startswith("-") else "") + order, "locality__code", "key")
+    names = activity_names(found.study_id)
+    return render(
+        request,
+        "analytics/gap_table.html",
+        {
+            "wave": found,
+            "rows": [
+                (row, translate(names.get(row.key), found.study.languages) or row.key) for row in rows[:2000]
+            ],
+            "level": level,
+            "area": area,
+            "sort": sort,
+            "areas": sorted(
+                {r for r in GapRow.objects.filter(wave=found).values_list("service_area", flat=True) if r}
+            ),
+            "significant": SIGNIFICANT_Q,
+        },
+    )
+
+
+@login_required
+def locality_report(request: HttpRequest, wave: str, locality: str) -> HttpResponse:
+    found, own = _wave_for(request, wave)
+    scope = {s.code: s for s in wave_scope(found.pk)}
+    place = scope.get(locality)
+    if place is None or (own is not None and place.locality_id not in own):
+        raise Http404("No such locality in this wave for you.")
+    names = activity_names(found.study_id)
+    rows = list(
+        gaps_for_wave(found.pk, locality_ids={place.locality_id}).order_by("level", "service_area", "key")
+    )
+    activities = [r for r in rows if r.level == Level.ACTIVITY]
+    shown = [r for r in activities if not r.suppressed]
+    bars = [
+        Dumbbell(
+            name=translate(names.get(r.key), found.study.languages) or r.key,
+            citizens=_x(r.citizens_estimate or 0) or PLOT_LEFT,
+            citizens_low=_x(r.citizens_ci_low),
+            citizens_high=_x(r.citizens_ci_high),
+            officials=_x(r.officials_estimate or 0) or PLOT_LEFT,
+            officials_low=_x(r.officials_ci_low),
+            officials_high=_x(r.officials_ci_high),
+            y=40 + 28 * i,
+        )
+        for i, r in enumerate(shown)
+    ]
+    sentences = [
+        _(
+            "%(activity)s: officials estimate %(officials)s of residents do it; %(citizens)s of residents say they do."
+        )
+        % {
+            "officials": _pct(r.officials_estimate),
+            "activity": b.name,
+            "citizens": _pct(r.citizens_estimate),
+        }
+        for r, b in zip(shown, bars, strict=True)
+    ]
+    return render(
+        request,
+        "analytics/locality_report.html",
+        {
+            "wave": found,
+            "locality": place,
+            "bars": bars,
+            "chart_height": 50 + 28 * len(bars),
+            "ticks": [(_x(t / 100), t) for t in (0, 25, 50, 75, 100)],
+            "sentences": sentences,
+            "activities": [
+                (r, translate(names.get(r.key), found.study.languages) or r.key) for r in activities
+            ],
+            "areas": [r for r in rows if r.level != Level.ACTIVITY],
+            "suppressed": [r for r in activities if r.suppressed],
+        },
+    )

@@ -1,0 +1,68 @@
+"""Dashboard pages: who sees what, rendering at 0, 1 and many responses, no leaks."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from surveys.models import Wave
+from tests.analytics.test_gaps import citizens, official
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def computed(wave: Wave, locality_a, locality_b) -> Wave:
+    citizens(wave, "alpha", 15, 0.8, seed=11)
+    for i in range(3):
+        official(wave, locality_a, f"oa{i}", lambda a, i=i: 20 + 5 * i)
+    citizens(wave, "beta", 1, 0.8, seed=12)
+    call_command("recompute", wave=wave.code)
+    return wave
+
+
+def test_a_manager_sees_the_overview_the_table_and_every_locality(computed: Wave, manager) -> None:
+    client = client_for(manager)
+    overview = client.get(f"/dashboard/{computed.code}/").content.decode()
+    assert "Alpha" in overview and "Beta" in overview
+    assert client.get(f"/dashboard/{computed.code}/gaps/?level=overall&sort=-gap").status_code == 200
+    page = client.get(f"/dashboard/{computed.code}/alpha/").content.decode()
+    assert "<svg" in page and "<table" in page
+    assert "officials estimate" in page
+
+
+def test_suppressed_figures_never_reach_a_page(computed: Wave, manager) -> None:
+    """Beta has one citizen and no official: every figure is withheld."""
+    client = client_for(manager)
+    page = client.get(f"/dashboard/{computed.code}/beta/").content.decode()
+    assert "Too few people have answered" in page
+    assert "<svg" not in page
+    assert "%" not in page.split("<h2>")[1]  # the activity table shows reasons, not shares
+    table = client.get(f"/dashboard/{computed.code}/gaps/").content.decode()
+    assert "fewer than 10 citizens" in table
+
+
+def test_an_empty_locality_renders(wave: Wave, manager, locality_a) -> None:
+    call_command("recompute", wave=wave.code)
+    assert client_for(manager).get(f"/dashboard/{wave.code}/alpha/").status_code == 200
+
+
+def test_officials_see_only_their_own_localities(computed: Wave, official_a, official_b) -> None:
+    client = client_for(official_b)
+    assert client.get(f"/dashboard/{computed.code}/beta/").status_code == 200
+    assert client.get(f"/dashboard/{computed.code}/alpha/").status_code == 404
+    overview = client.get(f"/dashboard/{computed.code}/").content.decode()
+    assert "Beta" in overview and "Alpha" not in overview
+
+
+def test_others_are_refused(computed: Wave, django_user_model) -> None:
+    assert Client().get(f"/dashboard/{computed.code}/")["Location"].startswith("/accounts/login/")
+    nobody = client_for(django_user_model.objects.create_user("nobody"))
+    assert nobody.get(f"/dashboard/{computed.code}/").status_code == 403
