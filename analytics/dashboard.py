@@ -169,7 +169,8 @@ def locality_report(request: HttpRequest, wave: str, locality: str) -> HttpRespo
     ]
     sentences = [
         _(
-            "%(activity)s: officials estimate %(officials)s of residents do it; %(citizens)s of residents say they do."
+            "%(activity)s: officials estimate %(officials)s of residents do it; "
+            "%(citizens)s of residents say they do."
         )
         % {
             "officials": _pct(r.officials_estimate),
