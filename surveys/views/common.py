@@ -9,12 +9,16 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from surveys.selectors import waves_open
+from surveys.selectors import user_is_analyst, waves_open
 
 
 def home(request: HttpRequest) -> HttpResponse:
     """The landing page: the waves open for responses."""
-    return render(request, "surveys/home.html", {"waves": waves_open()})
+    return render(
+        request,
+        "surveys/home.html",
+        {"waves": waves_open(), "results_links": user_is_analyst(request.user)},
+    )
 
 
 def locked_out(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
