@@ -25,6 +25,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/welcome/", common.after_login, name="after_login"),
     path("official/", official.home, name="official_home"),
     path("official/<slug:wave>/<slug:locality>/start/", official.start, name="official_start"),
     path("official/<slug:wave>/<slug:locality>/p/<int:number>/", official.page, name="official_page"),

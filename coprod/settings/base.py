@@ -184,7 +184,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "surveys:login"
-LOGIN_REDIRECT_URL = "surveys:official_home"
+LOGIN_REDIRECT_URL = "surveys:after_login"
 LOGOUT_REDIRECT_URL = "surveys:home"
 
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT failures for one

@@ -7,9 +7,9 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
-from surveys.selectors import user_is_analyst, waves_open
+from surveys.selectors import user_is_analyst, user_is_official, waves_open
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -19,6 +19,13 @@ def home(request: HttpRequest) -> HttpResponse:
         "surveys/home.html",
         {"waves": waves_open(), "results_links": user_is_analyst(request.user)},
     )
+
+
+def after_login(request: HttpRequest) -> HttpResponse:
+    """Where signing in leads without a ?next=: officials to their surveys, others home."""
+    if user_is_official(request.user):
+        return redirect("surveys:official_home")
+    return redirect("surveys:home")
 
 
 def locked_out(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:

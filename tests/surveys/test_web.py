@@ -292,3 +292,11 @@ def test_old_unsent_drafts_expire_and_sent_ones_stay(citizen: Client, wave: Wave
     assert expire_drafts_task.name == "surveys.expire_drafts"
     assert drafts_expire() == 1
     assert not Draft.objects.exists()
+
+
+def test_signing_in_leads_officials_to_their_surveys_and_others_home(official_a, manager) -> None:
+    client = Client()
+    client.force_login(official_a)
+    assert client.get("/accounts/welcome/")["Location"] == "/official/"
+    client.force_login(manager)
+    assert client.get("/accounts/welcome/")["Location"] == "/"
