@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -25,6 +26,7 @@ from surveys.selectors import (
 )
 
 SIGNIFICANT_Q = 0.05
+TABLE_PAGE_SIZE = 200
 SORTABLE = {"gap": "gap", "q": "q_value", "locality": "locality__code", "key": "key"}
 
 
@@ -122,14 +124,14 @@ def gap_table(request: HttpRequest, wave: str) -> HttpResponse:
     order = SORTABLE.get(sort.lstrip("-"), "gap")
     rows = rows.order_by(("-" if sort.startswith("-") else "") + order, "locality__code", "key")
     names = activity_names(found.study_id)
+    page = Paginator(rows, TABLE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "analytics/gap_table.html",
         {
             "wave": found,
-            "rows": [
-                (row, translate(names.get(row.key), found.study.languages) or row.key) for row in rows[:2000]
-            ],
+            "page": page,
+            "rows": [(row, translate(names.get(row.key), found.study.languages) or row.key) for row in page],
             "level": level,
             "area": area,
             "sort": sort,

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -105,9 +107,13 @@ GAP_CSV_COLUMNS = [
 ]  # fmt: skip
 
 
-def gap_csv_row(row: GapRow) -> dict[str, Any]:
-    """A gap row flattened for a spreadsheet (the same figures as the JSON)."""
-    values = {name: getattr(row, name, None) for name in GAP_CSV_COLUMNS}
-    values["wave"], values["locality"] = row.wave.code, row.locality.code
-    values["computed_at"] = row.computed_at.isoformat()
-    return values
+def gap_csv_rows(rows: QuerySet[GapRow]) -> Iterator[dict[str, Any]]:
+    """Gap rows flattened for a spreadsheet (the same figures as the JSON),
+    straight from the database's columns: no model objects, since a wave can
+    have tens of thousands of rows."""
+    columns = [c for c in GAP_CSV_COLUMNS if c not in {"wave", "locality"}]
+    for values in rows.values("wave__code", "locality__code", *columns).iterator(chunk_size=5000):
+        values["wave"] = values.pop("wave__code")
+        values["locality"] = values.pop("locality__code")
+        values["computed_at"] = values["computed_at"].isoformat()
+        yield values

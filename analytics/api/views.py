@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics.api.serializers import GAP_CSV_COLUMNS, GapRowSerializer, IndexRowSerializer, gap_csv_row
+from analytics.api.serializers import GAP_CSV_COLUMNS, GapRowSerializer, IndexRowSerializer, gap_csv_rows
 from analytics.models import Level
 from analytics.selectors import freshness, gaps_for_wave, indices_for_wave
 from analytics.services import GAP_LEVELS
@@ -159,7 +159,7 @@ class GapListApi(APIView):
         )  # fmt: skip
         if request.accepted_renderer.format == "csv":
             return Response(
-                [gap_csv_row(row) for row in rows.iterator(chunk_size=2000)],
+                list(gap_csv_rows(rows)),
                 headers={"Content-Disposition": f'attachment; filename="{target.code}-gaps.csv"'},
             )
         paginator = Pages()

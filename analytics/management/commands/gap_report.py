@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics.api.serializers import GAP_CSV_COLUMNS, gap_csv_row
+from analytics.api.serializers import GAP_CSV_COLUMNS, gap_csv_rows
 from analytics.selectors import gaps_for_wave
 from analytics.services import GAP_LEVELS
 from surveys.selectors import wave_get
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         found = wave_get(wave)
         if found is None:
             raise CommandError(f"Unknown wave '{wave}'.")
-        rows = [gap_csv_row(row) for row in gaps_for_wave(found.pk, level=level)]
+        rows = list(gap_csv_rows(gaps_for_wave(found.pk, level=level)))
         if format == "json":
             self.stdout.write(json.dumps(rows, indent=2))
         elif format == "csv":
