@@ -198,3 +198,17 @@ def locality_report(request: HttpRequest, wave: str, locality: str) -> HttpRespo
             "suppressed": [r for r in activities if r.suppressed],
         },
     )
+
+
+def public_results(request: HttpRequest, wave: str) -> HttpResponse:
+    """The wave's gap report without login, when its survey manager published it:
+    overall and service-area gaps per locality, suppression applied."""
+    found = wave_get(wave)
+    if found is None or not found.results_public:
+        raise Http404("These results are not published.")
+    rows = (
+        gaps_for_wave(found.pk)
+        .filter(level__in=[Level.OVERALL, Level.SERVICE_AREA])
+        .order_by("locality__code", "-level", "key")
+    )
+    return render(request, "analytics/public_results.html", {"wave": found, "rows": rows})

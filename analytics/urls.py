@@ -5,6 +5,7 @@ from analytics import dashboard, views
 app_name = "analytics"
 
 urlpatterns = [
+    path("results/<slug:wave>/", dashboard.public_results, name="public_results"),
     path("dashboard/<slug:wave>/", dashboard.wave_overview, name="wave_overview"),
     path("dashboard/<slug:wave>/gaps/", dashboard.gap_table, name="gap_table"),
     path("dashboard/<slug:wave>/<slug:locality>/", dashboard.locality_report, name="locality_report"),

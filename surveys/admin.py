@@ -152,6 +152,7 @@ class WaveAdmin(admin.ModelAdmin):
         "closes_at",
         "min_citizens",
         "min_officials",
+        "results_public",
     )
     list_filter = ("status", "study")
     search_fields = ("code", "name")

@@ -237,6 +237,10 @@ class Wave(TimeStamped):
     min_officials = models.PositiveIntegerField(
         default=3, help_text=_("Suppress a figure backed by fewer officials than this.")
     )
+    results_public = models.BooleanField(
+        default=False,
+        help_text=_("Publish the gap report (with suppression applied) at /results/<wave>/ without login."),
+    )
 
     class Meta:
         ordering = ["-created_at"]

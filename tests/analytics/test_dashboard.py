@@ -66,3 +66,15 @@ def test_others_are_refused(computed: Wave, django_user_model) -> None:
     assert Client().get(f"/dashboard/{computed.code}/")["Location"].startswith("/accounts/login/")
     nobody = client_for(django_user_model.objects.create_user("nobody"))
     assert nobody.get(f"/dashboard/{computed.code}/").status_code == 403
+
+
+def test_public_results_only_when_published_and_never_with_small_cells(computed: Wave) -> None:
+    anonymous = Client()
+    assert anonymous.get(f"/results/{computed.code}/").status_code == 404
+    Wave.objects.filter(pk=computed.pk).update(results_public=True)
+
+    page = anonymous.get(f"/results/{computed.code}/").content.decode()
+
+    assert "Alpha" in page and "withheld" in page
+    beta_rows = page.split("Beta")[1:]
+    assert beta_rows and all("%" not in chunk.split("</tr>")[0] for chunk in beta_rows)
