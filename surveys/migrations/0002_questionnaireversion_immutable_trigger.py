@@ -2,6 +2,10 @@
 
 A database trigger, not application code, so that no path (admin, shell,
 raw SQL, a future bug) can change the wording behind stored answers.
+
+On SQLite, a later migration that rebuilds surveys_wave or surveys_response
+(most AddField/AlterField do) must drop this trigger before and recreate it
+after, as 0004 does: SQLite checks a trigger's tables during the rebuild.
 """
 
 from django.db import migrations
