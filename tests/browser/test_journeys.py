@@ -237,3 +237,49 @@ def test_an_official_signs_in_answers_and_sees_the_confirmation(
     assert "more responses are needed" in page.content()
     page.get_by_role("link", name="Back to your surveys").click()
     assert page.get_by_role("button", name="Change your answers").is_visible()
+
+
+def test_the_locality_report_renders_its_chart_in_a_browser(
+    live_server, wave: Wave, manager, context_factory, tmp_path
+) -> None:
+    """A screenshot of the locality page: the SVG chart is drawn, with a dot per activity."""
+    from django.core.management import call_command
+
+    from tests.analytics.test_gaps import citizens, official
+
+    Wave.objects.filter(pk=wave.pk).update(min_citizens=3)
+    wave.refresh_from_db()
+    citizens(wave, "alpha", 6, 0.7, seed=21)
+    from surveys.models import Locality
+
+    alpha = Locality.objects.get(code="alpha")
+    for i in range(3):
+        official(wave, alpha, f"o{i}", lambda a, i=i: 20 + 10 * i)
+    call_command("recompute", wave=wave.code)
+
+    context = context_factory(viewport={"width": 1000, "height": 900})
+    context.add_cookies([_session_cookie(live_server, manager)])
+    page = context.new_page()
+    page.goto(f"{live_server.url}/dashboard/{wave.code}/alpha/")
+    chart = page.locator("svg.dumbbell")
+    assert chart.is_visible()
+    assert page.locator("svg.dumbbell circle").count() == 2 * 18
+    shot = tmp_path / "locality.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    scanner = Scanner()
+    scanner.scan(page)
+    assert scanner.violations == []
+
+
+def _session_cookie(live_server, user) -> dict[str, str]:
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "url": live_server.url,
+    }
