@@ -105,6 +105,7 @@ def wave_overview(request: HttpRequest, wave: str) -> HttpResponse:
         {
             "wave": found,
             "localities": localities,
+            "heatmap": _heatmap(found.pk, own, scope),
             "top": [(row, translate(names.get(row.key), found.study.languages)) for row in top[:10]],
         },
     )
@@ -212,3 +213,36 @@ def public_results(request: HttpRequest, wave: str) -> HttpResponse:
         .order_by("locality__code", "-level", "key")
     )
     return render(request, "analytics/public_results.html", {"wave": found, "rows": rows})
+
+
+def _shade(gap: float | None) -> str:
+    """A light background for a gap: blue when citizens do more than officials
+    think, orange when less; text on it stays dark (contrast above 7:1)."""
+    if gap is None:
+        return "#f3f2f1"
+    strength = min(abs(gap) / 0.5, 1.0)
+    light = round(245 - 85 * strength)
+    return f"rgb({light},{light + 5},255)" if gap >= 0 else f"rgb(255,{light},{light - 40})"
+
+
+def _heatmap(wave_id: int, own: set[int] | None, scope: list[Any]) -> dict[str, Any]:
+    """Service-area gaps: one row per locality, one column per service area."""
+    rows = gaps_for_wave(wave_id, locality_ids=own, level=Level.SERVICE_AREA)
+    areas = sorted({r.key for r in rows})
+    cells = {(r.locality_id, r.key): r for r in rows}
+    return {
+        "areas": areas,
+        "rows": [
+            (
+                s,
+                [
+                    (
+                        cells.get((s.locality_id, area)),
+                        _shade(getattr(cells.get((s.locality_id, area)), "gap", None)),
+                    )
+                    for area in areas
+                ],
+            )
+            for s in scope
+        ],
+    }

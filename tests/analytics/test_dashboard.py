@@ -78,3 +78,11 @@ def test_public_results_only_when_published_and_never_with_small_cells(computed:
     assert "Alpha" in page and "withheld" in page
     beta_rows = page.split("Beta")[1:]
     assert beta_rows and all("%" not in chunk.split("</tr>")[0] for chunk in beta_rows)
+
+
+def test_the_overview_has_a_service_area_heatmap_without_small_cells(computed: Wave, manager) -> None:
+    page = client_for(manager).get(f"/dashboard/{computed.code}/").content.decode()
+    heatmap = page.split('class="comparison heatmap"')[1].split("</table>")[0]
+    assert all(area in heatmap for area in ("environment", "health", "safety"))
+    beta = heatmap.split("Beta")[1].split("</tr>")[0]
+    assert beta.count("withheld") == 3
