@@ -196,6 +196,7 @@ def locality_report(request: HttpRequest, wave: str, locality: str) -> HttpRespo
                 (r, translate(names.get(r.key), found.study.languages) or r.key) for r in activities
             ],
             "areas": [r for r in rows if r.level != Level.ACTIVITY],
+            "trend": _trend(place.locality_id, own),
             "suppressed": [r for r in activities if r.suppressed],
         },
     )
@@ -246,3 +247,25 @@ def _heatmap(wave_id: int, own: set[int] | None, scope: list[Any]) -> dict[str, 
             for s in scope
         ],
     }
+
+
+def _trend(locality_id: int, own: set[int] | None) -> list[dict[str, Any]]:
+    """The locality's overall gap in every wave it took part in, oldest first,
+    with points for a small line chart (x: wave order, y: gap from -50 to +100)."""
+    if own is not None and locality_id not in own:
+        return []
+    rows = list(
+        GapRow.objects.filter(locality_id=locality_id, level=Level.OVERALL)
+        .select_related("wave")
+        .order_by("wave__opens_at", "wave__code")
+    )
+    step = 440 / max(len(rows) - 1, 1)
+    return [
+        {
+            "wave": r.wave,
+            "row": r,
+            "x": round(60 + step * i, 1),
+            "y": None if r.suppressed or r.gap is None else round(130 - (r.gap * 100 + 50) * 0.8, 1),
+        }
+        for i, r in enumerate(rows)
+    ]

@@ -86,3 +86,18 @@ def test_the_overview_has_a_service_area_heatmap_without_small_cells(computed: W
     assert all(area in heatmap for area in ("environment", "health", "safety"))
     beta = heatmap.split("Beta")[1].split("</tr>")[0]
     assert beta.count("withheld") == 3
+
+
+def test_the_locality_page_shows_the_trend_across_waves(computed: Wave, manager, study, locality_a) -> None:
+    from surveys.services.waves import wave_ensure, wave_open
+
+    later = wave_open(wave=wave_ensure(code="w2", study=study, localities=[locality_a]).wave)
+    citizens(later, "alpha", 12, 0.5, seed=13)
+    for i in range(3):
+        official(later, locality_a, f"oa{i}", lambda a, i=i: 40)
+    call_command("recompute", wave="w2")
+
+    page = client_for(manager).get(f"/dashboard/{computed.code}/alpha/").content.decode()
+
+    assert "The overall gap across waves" in page
+    assert page.count("<circle") >= 2 * 18 + 2
