@@ -112,8 +112,33 @@ class GapCSVRenderer(BaseRenderer):
         return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
+class GapXLSXRenderer(BaseRenderer):
+    """The gap table as an Excel workbook (one sheet, a header row, numbers as numbers)."""
+
+    media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    format = "xlsx"
+    charset = None
+    render_style = "binary"
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
+        if not isinstance(data, list):  # an error body
+            return json.dumps(data).encode()
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("gaps")
+        sheet.append(GAP_CSV_COLUMNS)
+        for row in data:
+            sheet.append([row[column] for column in GAP_CSV_COLUMNS])
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
+
+
 class GapListApi(APIView):
-    renderer_classes = [JSONRenderer, GapCSVRenderer]
+    renderer_classes = [JSONRenderer, GapCSVRenderer, GapXLSXRenderer]
 
     @extend_schema(
         operation_id="gaps_list",
@@ -123,7 +148,7 @@ class GapListApi(APIView):
             "and officials' mean estimate with their intervals, the gap (citizens minus officials) "
             "with its MOVER interval, the p-value and the Benjamini-Hochberg q-value across the "
             "wave. Shares are proportions 0-1. Suppressed rows keep their counts; every estimate "
-            "is null. `?format=csv` gives the same table as a file (every matching row). "
+            "is null. `?format=csv` or `?format=xlsx` gives the same table as a file (every matching row). "
             "Survey managers and analysts read every locality; officials their own."
         ),
         parameters=[
@@ -132,7 +157,7 @@ class GapListApi(APIView):
                 "level", str, enum=[Level.ACTIVITY, Level.SERVICE_AREA, Level.OVERALL], required=False
             ),
             OpenApiParameter("key", str, required=False),
-            OpenApiParameter("format", str, enum=["json", "csv"], required=False),
+            OpenApiParameter("format", str, enum=["json", "csv", "xlsx"], required=False),
             OpenApiParameter("page", int, required=False),
             OpenApiParameter("page_size", int, required=False, description="Up to 1000 (default 100)."),
         ],
@@ -157,10 +182,11 @@ class GapListApi(APIView):
             target.pk, locality_ids=own, locality_code=params.get("locality"), level=params.get("level"),
             key=params.get("key"),
         )  # fmt: skip
-        if request.accepted_renderer.format == "csv":
+        file_format = request.accepted_renderer.format
+        if file_format in ("csv", "xlsx"):
             return Response(
                 list(gap_csv_rows(rows)),
-                headers={"Content-Disposition": f'attachment; filename="{target.code}-gaps.csv"'},
+                headers={"Content-Disposition": f'attachment; filename="{target.code}-gaps.{file_format}"'},
             )
         paginator = Pages()
         page = paginator.paginate_queryset(rows, request, view=self)

@@ -199,3 +199,19 @@ def test_gap_report_command(computed: Wave, capsys) -> None:
     assert len(rows) == 2 * 18 and {r["level"] for r in rows} == {"activity"}
     call_command("gap_report", computed.code, "--format", "csv")
     assert capsys.readouterr().out.startswith("wave,locality,level")
+
+
+def test_the_gap_table_as_an_excel_workbook(computed: Wave, manager) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    response = _client(manager).get(f"/api/v1/waves/{computed.code}/gaps/?format=xlsx&level=overall")
+    assert response["Content-Disposition"].endswith('-gaps.xlsx"')
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header, data = rows[0], rows[1:]
+    assert header[:4] == ("wave", "locality", "level", "key")
+    by_locality = {r[1]: dict(zip(header, r, strict=True)) for r in data}
+    assert by_locality["alpha"]["citizens_n"] == 12 and isinstance(by_locality["alpha"]["gap"], float)
+    assert by_locality["beta"]["suppressed"] is True and by_locality["beta"]["gap"] is None
