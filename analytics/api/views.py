@@ -20,7 +20,7 @@ from analytics.models import Level
 from analytics.selectors import freshness, gaps_for_wave, indices_for_wave
 from analytics.services import GAP_LEVELS
 from surveys.api.views import NOT_FOUND, error_response
-from surveys.models import Audience
+from surveys.models import Audience, Wave
 from surveys.selectors import user_is_analyst, user_official_locality_ids, wave_get
 
 
@@ -28,6 +28,26 @@ class Pages(PageNumberPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+
+PAGING = [
+    OpenApiParameter("page", int, required=False),
+    OpenApiParameter("page_size", int, required=False, description="Up to 1000 (default 100)."),
+]
+READ_ERRORS = {
+    401: error_response("not_authenticated."),
+    403: error_response("forbidden."),
+    404: NOT_FOUND,
+}
+
+
+def readable_wave(request: Request, code: str) -> tuple[Wave, set[int] | None]:
+    """The wave and the localities the caller may read (None: all).
+    Raises NotFound or PermissionDenied."""
+    wave = wave_get(code)
+    if wave is None:
+        raise NotFound(f"No wave '{code}'.")
+    return wave, readable_localities(request)
 
 
 def readable_localities(request: Request) -> set[int] | None:
@@ -56,21 +76,15 @@ class IndexListApi(APIView):
             OpenApiParameter("audience", str, enum=Audience.values, required=False),
             OpenApiParameter("level", str, enum=Level.values, required=False),
             OpenApiParameter("key", str, required=False),
-            OpenApiParameter("page", int, required=False),
-            OpenApiParameter("page_size", int, required=False, description="Up to 1000 (default 100)."),
+            *PAGING,
         ],
         responses={
             200: IndexRowSerializer(many=True),
-            401: error_response("not_authenticated."),
-            403: error_response("forbidden."),
-            404: NOT_FOUND,
+            **READ_ERRORS,
         },
     )
     def get(self, request: Request, wave: str) -> Response:
-        target = wave_get(wave)
-        if target is None:
-            raise NotFound(f"No wave '{wave}'.")
-        own = readable_localities(request)
+        target, own = readable_wave(request, wave)
         params = request.query_params
         errors = {}
         if params.get("audience") and params["audience"] not in Audience.values:
@@ -158,21 +172,15 @@ class GapListApi(APIView):
             ),
             OpenApiParameter("key", str, required=False),
             OpenApiParameter("format", str, enum=["json", "csv", "xlsx"], required=False),
-            OpenApiParameter("page", int, required=False),
-            OpenApiParameter("page_size", int, required=False, description="Up to 1000 (default 100)."),
+            *PAGING,
         ],
         responses={
             200: GapRowSerializer(many=True),
-            401: error_response("not_authenticated."),
-            403: error_response("forbidden."),
-            404: NOT_FOUND,
+            **READ_ERRORS,
         },
     )
     def get(self, request: Request, wave: str) -> Response:
-        target = wave_get(wave)
-        if target is None:
-            raise NotFound(f"No wave '{wave}'.")
-        own = readable_localities(request)
+        target, own = readable_wave(request, wave)
         params = request.query_params
         if params.get("level") and params["level"] not in GAP_LEVELS:
             raise ValidationError({"level": [f"Must be one of: {', '.join(GAP_LEVELS)}."]})
