@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from analytics.models import GapRow, IndexRow, Level, LocalityState
@@ -20,6 +21,20 @@ from surveys.selectors import (
     wave_measurement_plan,
 )
 
+M = TypeVar("M", bound=Model)
+
+
+def _wave_rows(
+    rows: QuerySet[M], locality_ids: set[int] | None, locality_code: str | None, **exact: str | None
+) -> QuerySet[M]:
+    """Stored rows of a wave narrowed to some localities and to the given, non-empty fields."""
+    rows = rows.select_related("wave", "locality")
+    if locality_ids is not None:
+        rows = rows.filter(locality_id__in=locality_ids)
+    if locality_code:
+        rows = rows.filter(locality__code=locality_code)
+    return rows.filter(**{name: value for name, value in exact.items() if value})
+
 
 def indices_for_wave(
     wave_id: int,
@@ -30,17 +45,8 @@ def indices_for_wave(
     level: str | None = None,
     key: str | None = None,
 ) -> QuerySet[IndexRow]:
-    rows = IndexRow.objects.filter(wave_id=wave_id).select_related("wave", "locality")
-    if locality_ids is not None:
-        rows = rows.filter(locality_id__in=locality_ids)
-    if locality_code:
-        rows = rows.filter(locality__code=locality_code)
-    if audience:
-        rows = rows.filter(audience=audience)
-    if level:
-        rows = rows.filter(level=level)
-    if key:
-        rows = rows.filter(key=key)
+    rows = IndexRow.objects.filter(wave_id=wave_id)
+    rows = _wave_rows(rows, locality_ids, locality_code, audience=audience, level=level, key=key)
     return rows.order_by("locality__code", "audience", "level", "key")
 
 
@@ -175,13 +181,7 @@ def gaps_for_wave(
     level: str | None = None,
     key: str | None = None,
 ) -> QuerySet[GapRow]:
-    rows = GapRow.objects.filter(wave_id=wave_id).select_related("wave", "locality")
-    if locality_ids is not None:
-        rows = rows.filter(locality_id__in=locality_ids)
-    if locality_code:
-        rows = rows.filter(locality__code=locality_code)
-    if level:
-        rows = rows.filter(level=level)
-    if key:
-        rows = rows.filter(key=key)
+    rows = _wave_rows(
+        GapRow.objects.filter(wave_id=wave_id), locality_ids, locality_code, level=level, key=key
+    )
     return rows.order_by("locality__code", "level", "key")
