@@ -6,7 +6,8 @@ class AnalyticsConfig(AppConfig):
     verbose_name = "Analytics"
 
     def ready(self) -> None:
-        from analytics.hooks import on_response_submitted
-        from surveys.signals import response_submitted
+        from analytics.hooks import on_population_changed, on_response_submitted
+        from surveys.signals import population_changed, response_submitted
 
         response_submitted.connect(on_response_submitted, dispatch_uid="analytics.recompute")
+        population_changed.connect(on_population_changed, dispatch_uid="analytics.reweight")

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from analytics.models import GapRow, IndexRow, Level
 from analytics.selectors import freshness, gaps_for_wave
@@ -26,6 +27,10 @@ from surveys.selectors import (
 )
 
 SIGNIFICANT_Q = 0.05
+WEIGHTING_METHODS = {
+    "poststratification": gettext_lazy("post-stratification"),
+    "raking": gettext_lazy("raking"),
+}
 TABLE_PAGE_SIZE = 200
 SORTABLE = {"gap": "gap", "q": "q_value", "locality": "locality__code", "key": "key"}
 
@@ -137,7 +142,13 @@ def gap_table(request: HttpRequest, wave: str) -> HttpResponse:
             "area": area,
             "sort": sort,
             "areas": sorted(
-                {r for r in GapRow.objects.filter(wave=found).values_list("service_area", flat=True) if r}
+                {
+                    r
+                    for r in GapRow.objects.filter(wave=found, weighted=False).values_list(
+                        "service_area", flat=True
+                    )
+                    if r
+                }
             ),
             "significant": SIGNIFICANT_Q,
         },
@@ -198,8 +209,36 @@ def locality_report(request: HttpRequest, wave: str, locality: str) -> HttpRespo
             "areas": [r for r in rows if r.level != Level.ACTIVITY],
             "trend": _trend(place.locality_id, own),
             "suppressed": [r for r in activities if r.suppressed],
+            "weighted": _weighted_rows(found, place.locality_id, names),
         },
     )
+
+
+def _weighted_rows(wave: Any, locality_id: int, names: dict[str, Any]) -> dict[str, Any] | None:
+    """The weighted variant for the locality page (None when the locality has
+    no population figures): overall and service areas first, then activities."""
+    rows = list(
+        gaps_for_wave(wave.pk, locality_ids={locality_id}, weighted=True).order_by(
+            "-level", "service_area", "key"
+        )
+    )
+    if not rows:
+        return None
+    order: dict[str, int] = {Level.OVERALL: 0, Level.SERVICE_AREA: 1, Level.ACTIVITY: 2}
+    rows.sort(key=lambda r: order[r.level])
+    methods = {r.weighting_method for r in rows if r.weighting_method}
+    return {
+        "rows": [
+            (
+                r,
+                translate(names.get(r.key), wave.study.languages) or r.key
+                if r.level == Level.ACTIVITY
+                else r.key,
+            )
+            for r in rows
+        ],
+        "method": WEIGHTING_METHODS.get(methods.pop(), "") if len(methods) == 1 else "",
+    }
 
 
 def public_results(request: HttpRequest, wave: str) -> HttpResponse:
@@ -255,7 +294,7 @@ def _trend(locality_id: int, own: set[int] | None) -> list[dict[str, Any]]:
     if own is not None and locality_id not in own:
         return []
     rows = list(
-        GapRow.objects.filter(locality_id=locality_id, level=Level.OVERALL)
+        GapRow.objects.filter(locality_id=locality_id, level=Level.OVERALL, weighted=False)
         .select_related("wave")
         .order_by("wave__opens_at", "wave__code")
     )

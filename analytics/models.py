@@ -80,6 +80,12 @@ class LocalityState(models.Model):
         default="",
         help_text=_("The wave's suppression thresholds the gaps were computed with."),
     )
+    weighting = models.CharField(
+        max_length=64,
+        default="",
+        blank=True,
+        help_text=_("The population table and minimum cell the weighted gaps were computed with."),
+    )
     duration_ms = models.FloatField(default=0)
     recomputes = models.PositiveIntegerField(default=0, help_text=_("How many times it was computed."))
 
@@ -97,7 +103,9 @@ class GapRow(models.Model):
     citizens' engaged share minus officials' estimate (see docs/methodology.md).
 
     A suppressed row keeps its counts; every estimate, interval and p/q value
-    in it is null.
+    in it is null. Weighted rows (``weighted``) are the variant with citizens
+    weighted to the locality's population by age band x gender; they sit
+    beside the unweighted rows, never in their place.
     """
 
     wave = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, related_name="+")
@@ -119,14 +127,23 @@ class GapRow(models.Model):
     p_value = models.FloatField(null=True)
     q_value = models.FloatField(null=True)
     suppressed = models.BooleanField(default=False)
-    suppression_reason = models.CharField(max_length=200, blank=True)
+    suppression_reason = models.TextField(blank=True)
+    weighted = models.BooleanField(default=False)
+    weighting_method = models.CharField(
+        max_length=32, blank=True, help_text=_("poststratification or raking (weighted rows).")
+    )
+    citizens_n_effective = models.FloatField(
+        null=True, help_text=_("Kish effective sample size of the weighted citizens.")
+    )
     definition = models.PositiveSmallIntegerField(default=INDEX_DEFINITION)
     watermark = models.BigIntegerField()
     computed_at = models.DateTimeField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["wave", "locality", "level", "key"], name="gaprow_unique"),
+            models.UniqueConstraint(
+                fields=["wave", "locality", "level", "key", "weighted"], name="gaprow_unique"
+            ),
             models.CheckConstraint(
                 condition=Q(suppressed=False)
                 | Q(
@@ -135,11 +152,12 @@ class GapRow(models.Model):
                     gap__isnull=True,
                     p_value__isnull=True,
                     q_value__isnull=True,
+                    citizens_n_effective__isnull=True,
                 ),
                 name="gaprow_suppressed_has_no_estimates",
             ),
         ]
-        indexes = [models.Index(fields=["wave", "level"], name="gaprow_wave_level_idx")]
+        indexes = [models.Index(fields=["wave", "weighted", "level"], name="gaprow_wave_weighted_idx")]
 
     def __str__(self) -> str:
         return f"{self.wave_id}/{self.locality_id}/{self.level}/{self.key}"

@@ -180,8 +180,15 @@ def gaps_for_wave(
     locality_code: str | None = None,
     level: str | None = None,
     key: str | None = None,
+    weighted: bool = False,
 ) -> QuerySet[GapRow]:
+    """The wave's gap rows: the unweighted ones, or with ``weighted`` the
+    weighted variant (only localities with population figures have it)."""
     rows = _wave_rows(
-        GapRow.objects.filter(wave_id=wave_id), locality_ids, locality_code, level=level, key=key
+        GapRow.objects.filter(wave_id=wave_id, weighted=weighted),
+        locality_ids,
+        locality_code,
+        level=level,
+        key=key,
     )
     return rows.order_by("locality__code", "level", "key")

@@ -9,20 +9,33 @@ dies), and never lets an older snapshot overwrite a newer one.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.models import INDEX_DEFINITION, GapRow, IndexRow, Level, LocalityState
 from analytics.statistics import Estimate, bh_qvalues, gap_mover, mean_t, share_wilson
+from analytics.weighting import (
+    Margins,
+    WeightingImpossible,
+    citizen_weights,
+    margins_digest,
+    weighted_mean_t,
+    weighted_share,
+)
 from surveys.selectors import (
     MeasuredActivity,
     current_responses,
+    locality_margins,
+    margins_by_locality,
     response_fingerprints,
     wave_locality_pairs,
     wave_measurement_plan,
@@ -176,51 +189,149 @@ def compute_gaps(
     for (audience, level, key), citizen in indexed.items():
         if audience != "citizen" or level not in GAP_LEVELS:
             continue
-        official = indexed[("official", level, key)]
-        c = Estimate(citizen.n, citizen.estimate, citizen.ci_low, citizen.ci_high, citizen.sd)
-        o = Estimate(official.n, official.estimate, official.ci_low, official.ci_high, official.sd)
-        reasons = []
-        if c.n < min_citizens:
-            reasons.append(f"fewer than {min_citizens} citizens")
-        if o.n < min_officials:
-            reasons.append(f"fewer than {min_officials} officials")
-        row = GapRow(
-            level=level,
-            key=key,
-            service_area=area_of.get(key, key if level == Level.SERVICE_AREA else ""),
-            citizens_n=c.n,
-            officials_n=o.n,
-            suppressed=bool(reasons),
-            suppression_reason="; ".join(reasons),
+        gaps.append(
+            _gap_row(
+                level,
+                key,
+                area_of.get(key, key if level == Level.SERVICE_AREA else ""),
+                _estimate(citizen),
+                _estimate(indexed[("official", level, key)]),
+                min_citizens,
+                min_officials,
+            )
         )
-        if not reasons:
-            gap = gap_mover(c, o)
-            row.citizens_estimate, row.citizens_ci_low, row.citizens_ci_high = c.estimate, c.ci_low, c.ci_high
-            row.officials_estimate, row.officials_ci_low, row.officials_ci_high = (
-                o.estimate,
-                o.ci_low,
-                o.ci_high,
-            )
-            row.gap, row.gap_ci_low, row.gap_ci_high, row.p_value = (
-                gap.gap,
-                gap.ci_low,
-                gap.ci_high,
-                gap.p_value,
-            )
+    return gaps
+
+
+def compute_weighted_gaps(
+    plan: list[MeasuredActivity],
+    rows: list[IndexRow],
+    citizens: list[tuple[int, dict[str, Any]]],
+    margins: Margins,
+    *,
+    min_citizens: int,
+    min_officials: int,
+    min_cell: int,
+) -> list[GapRow]:
+    """The weighted variant of ``compute_gaps``: citizens weighted to the
+    locality's population by age band x gender (``analytics.weighting``),
+    officials as in the unweighted rows. Every row is labelled weighted, with
+    its method and Kish effective n; when the responses cannot be weighted,
+    every row is suppressed and says why. Pure."""
+    officials = {(r.level, r.key): _estimate(r) for r in rows if r.audience == "official"}
+    try:
+        weighting = citizen_weights(citizens, margins, min_cell=min_cell)
+    except WeightingImpossible as refused:
+        weighting, refusal = None, str(refused)
+    weights = weighting.weights if weighting else {}
+    engaged: dict[str, list[bool]] = defaultdict(list)
+    shares: dict[tuple[str, str], list[float]] = defaultdict(list)
+    engaged_weights: dict[str, list[float]] = defaultdict(list)
+    share_weights: dict[tuple[str, str], list[float]] = defaultdict(list)
+    answered: Counter[tuple[str, str]] = Counter()
+    measured: list[tuple[str, str, frozenset[str], dict[str, float], tuple[tuple[str, str], ...]]] = [
+        (
+            a.code,
+            a.citizen_item,
+            a.engaged,
+            a.scores,
+            ((Level.SERVICE_AREA, a.service_area), (Level.OVERALL, OVERALL)),
+        )
+        for a in plan
+    ]
+    for response_id, answers in citizens:
+        weight = weights.get(response_id)
+        flags_in: dict[tuple[str, str], list[bool]] = defaultdict(list)
+        for code, item, engaged_codes, choice_scores, groups in measured:
+            choice = answers.get(item)
+            if choice not in choice_scores:
+                continue
+            answered[(Level.ACTIVITY, code)] += 1
+            for group in groups:
+                flags_in[group].append(choice in engaged_codes)
+            if weight is not None:
+                engaged[code].append(choice in engaged_codes)
+                engaged_weights[code].append(weight)
+        for group, flags in flags_in.items():
+            answered[group] += 1
+            if weight is not None:
+                shares[group].append(sum(flags) / len(flags))
+                share_weights[group].append(weight)
+
+    keys: dict[tuple[str, str], str] = {}
+    for activity in plan:
+        keys[(Level.ACTIVITY, activity.code)] = activity.service_area
+        keys.setdefault((Level.SERVICE_AREA, activity.service_area), activity.service_area)
+        keys.setdefault((Level.OVERALL, OVERALL), "")
+    gaps = []
+    for (level, key), area in keys.items():
+        official = officials[(level, key)]
+        if weighting is None:
+            citizen = Estimate(answered[(level, key)], None, None, None, None)
+            row = _gap_row(level, key, area, citizen, official, min_citizens, min_officials, refusal)
+        else:
+            if level == Level.ACTIVITY:
+                citizen = weighted_share(engaged[key], engaged_weights[key])
+            else:
+                citizen = weighted_mean_t(shares[(level, key)], share_weights[(level, key)])
+            row = _gap_row(level, key, area, citizen, official, min_citizens, min_officials)
+            row.weighting_method = weighting.method
+            if not row.suppressed:
+                row.citizens_n_effective = citizen.n_effective
+        row.weighted = True
         gaps.append(row)
     return gaps
+
+
+def _estimate(row: IndexRow) -> Estimate:
+    return Estimate(row.n, row.estimate, row.ci_low, row.ci_high, row.sd)
+
+
+def _gap_row(
+    level: str,
+    key: str,
+    service_area: str,
+    c: Estimate,
+    o: Estimate,
+    min_citizens: int,
+    min_officials: int,
+    *also: str,
+) -> GapRow:
+    """One gap row, suppressed (counts only, with the reasons) when a count is
+    under its threshold or another reason (``also``) is given."""
+    reasons = list(also)
+    if c.n < min_citizens:
+        reasons.append(f"fewer than {min_citizens} citizens")
+    if o.n < min_officials:
+        reasons.append(f"fewer than {min_officials} officials")
+    row = GapRow(
+        level=level,
+        key=key,
+        service_area=service_area,
+        citizens_n=c.n,
+        officials_n=o.n,
+        suppressed=bool(reasons),
+        suppression_reason="; ".join(reasons),
+    )
+    if not reasons:
+        gap = gap_mover(c, o)
+        row.citizens_estimate, row.citizens_ci_low, row.citizens_ci_high = c.estimate, c.ci_low, c.ci_high
+        row.officials_estimate, row.officials_ci_low, row.officials_ci_high = o.estimate, o.ci_low, o.ci_high
+        row.gap, row.gap_ci_low, row.gap_ci_high, row.p_value = gap.gap, gap.ci_low, gap.ci_high, gap.p_value
+    return row
 
 
 @transaction.atomic
 def wave_qvalues_update(*, wave_id: int) -> int:
     """Benjamini-Hochberg q-values over the p-values of every unsuppressed gap
-    row of the wave, level by level (rows without a p-value get none).
+    row of the wave, level by level, the weighted rows apart from the
+    unweighted ones (rows without a p-value get none).
     Idempotent; returns how many rows carry a q-value."""
     updated = 0
-    for level in GAP_LEVELS:
+    for level, weighted in itertools.product(GAP_LEVELS, (False, True)):
         rows = list(
             GapRow.objects.select_for_update()
-            .filter(wave_id=wave_id, level=level)
+            .filter(wave_id=wave_id, level=level, weighted=weighted)
             .order_by("pk")
             .only("pk", "p_value", "suppressed", "q_value")
         )
@@ -235,6 +346,12 @@ def wave_qvalues_update(*, wave_id: int) -> int:
         GapRow.objects.bulk_update(changed, ["q_value"], batch_size=2000)
         updated += len(qs)
     return updated
+
+
+def weighting_fingerprint(margins: Margins | None) -> str:
+    """What the weighted figures depend on besides the responses: the population
+    table and the minimum cell size ('' when the locality has no table)."""
+    return f"{margins_digest(margins)}/{settings.ANALYTICS_WEIGHTING_MIN_CELL}" if margins else ""
 
 
 def _lock(wave_id: int, locality_id: int) -> None:
@@ -256,9 +373,14 @@ def locality_recompute(*, wave_id: int, locality_id: int) -> RecomputeResult:
     started = time.monotonic()
     _lock(wave_id, locality_id)
     plan = wave_measurement_plan(wave_id)
-    rows, count, id_sum, max_id = compute_indices(plan, current_responses(wave_id, locality_id))
+    margins = locality_margins(locality_id)
+    responses: Iterable[tuple[int, str, dict[str, Any]]] = current_responses(wave_id, locality_id)
+    if margins:
+        responses = list(responses)
+    rows, count, id_sum, max_id = compute_indices(plan, responses)
     min_citizens, min_officials = wave_thresholds(wave_id)
     thresholds = f"{min_citizens}/{min_officials}"
+    weighting = weighting_fingerprint(margins)
     state = LocalityState.objects.filter(wave_id=wave_id, locality_id=locality_id).first()
     unchanged = (
         state is not None
@@ -266,6 +388,7 @@ def locality_recompute(*, wave_id: int, locality_id: int) -> RecomputeResult:
         and state.id_sum == id_sum
         and state.definition == INDEX_DEFINITION
         and state.thresholds == thresholds
+        and state.weighting == weighting
     )
     if unchanged:
         return RecomputeResult(wave_id, locality_id, count, max_id, len(rows), changed=False)
@@ -294,6 +417,19 @@ def locality_recompute(*, wave_id: int, locality_id: int) -> RecomputeResult:
         ],
     )
     gaps = compute_gaps(plan, rows, min_citizens, min_officials)
+    if margins:
+        citizens = [(rid, answers) for rid, audience, answers in responses if audience == "citizen"]
+        gaps += compute_weighted_gaps(
+            plan,
+            rows,
+            citizens,
+            margins,
+            min_citizens=min_citizens,
+            min_officials=min_officials,
+            min_cell=settings.ANALYTICS_WEIGHTING_MIN_CELL,
+        )
+    else:
+        GapRow.objects.filter(wave_id=wave_id, locality_id=locality_id, weighted=True).delete()
     for gap in gaps:
         gap.wave_id = wave_id
         gap.locality_id = locality_id
@@ -303,11 +439,11 @@ def locality_recompute(*, wave_id: int, locality_id: int) -> RecomputeResult:
     GapRow.objects.bulk_create(
         gaps,
         update_conflicts=True,
-        unique_fields=["wave", "locality", "level", "key"],
+        unique_fields=["wave", "locality", "level", "key", "weighted"],
         update_fields=[
             f.name
             for f in GapRow._meta.concrete_fields
-            if f.name not in {"id", "wave", "locality", "level", "key"}
+            if f.name not in {"id", "wave", "locality", "level", "key", "weighted"}
         ],
     )
     LocalityState.objects.update_or_create(
@@ -319,6 +455,7 @@ def locality_recompute(*, wave_id: int, locality_id: int) -> RecomputeResult:
             "watermark": max_id,
             "definition": INDEX_DEFINITION,
             "thresholds": thresholds,
+            "weighting": weighting,
             "computed_at": now,
             "duration_ms": (time.monotonic() - started) * 1000,
             "recomputes": (state.recomputes + 1) if state else 1,
@@ -344,6 +481,7 @@ def lagging_pairs(wave_id: int | None = None) -> list[Lag]:
         for s in LocalityState.objects.filter(**({"wave_id": wave_id} if wave_id else {}))
     }
     thresholds = {w: f"{c}/{o}" for w, (c, o) in waves_thresholds().items()}
+    weighting = {locality: weighting_fingerprint(m) for locality, m in margins_by_locality().items()}
     lagging = []
     now = timezone.now()
     for fp in response_fingerprints(wave_id):
@@ -354,6 +492,7 @@ def lagging_pairs(wave_id: int | None = None) -> list[Lag]:
             and state.id_sum == fp.id_sum
             and state.definition == INDEX_DEFINITION
             and state.thresholds == thresholds.get(fp.wave_id)
+            and state.weighting == weighting.get(fp.locality_id, "")
         )
         if not fresh:
             since = state.computed_at if state else None

@@ -17,13 +17,20 @@ CONFIDENCE = 0.95
 
 @dataclass(frozen=True)
 class Estimate:
-    """n observations, a point estimate, its interval and the sample s.d. (None when undefined)."""
+    """n observations, a point estimate, its interval and the sample s.d. (None
+    when undefined); weighted estimates also carry their Kish effective n,
+    which takes n's place in every standard error."""
 
     n: int
     estimate: float | None
     ci_low: float | None
     ci_high: float | None
     sd: float | None
+    n_effective: float | None = None
+
+    @property
+    def n_for_variance(self) -> float:
+        return self.n if self.n_effective is None else self.n_effective
 
 
 def share_wilson(k: int, n: int) -> Estimate:
@@ -35,7 +42,7 @@ def share_wilson(k: int, n: int) -> Estimate:
     # At p = 0 or 1 the Wilson bound is exactly 0 or 1; floating point can
     # leave it a hair inside, which would exclude the estimate itself.
     low, high = min(float(low), p), max(float(high), p)
-    return Estimate(n, p, _clip(low), _clip(high), math.sqrt(p * (1 - p)))
+    return Estimate(n, p, clip(low), clip(high), math.sqrt(p * (1 - p)))
 
 
 def mean_t(values: Sequence[float]) -> Estimate:
@@ -48,10 +55,10 @@ def mean_t(values: Sequence[float]) -> Estimate:
         return Estimate(1, mean, None, None, None)
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
     half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * sd / math.sqrt(n)
-    return Estimate(n, mean, _clip(mean - half), _clip(mean + half), sd)
+    return Estimate(n, mean, clip(mean - half), clip(mean + half), sd)
 
 
-def _clip(x: float) -> float:
+def clip(x: float) -> float:
     return min(max(x, 0.0), 1.0)
 
 
@@ -70,7 +77,8 @@ def gap_mover(citizens: Estimate, officials: Estimate) -> Gap:
     and the two-sided normal test of z = d / sqrt(var_c / n_c + s_o^2 / n_o).
 
     ``citizens.sd`` is sqrt(p(1-p)) at the activity level and the s.d. of the
-    per-citizen shares above it, so one formula serves every level. No
+    per-citizen shares above it, so one formula serves every level (weighted
+    citizens' estimates divide by their Kish effective n). No
     interval when either side has none; no p-value when n_o < 2 or the
     denominator is 0.
     """
@@ -84,7 +92,7 @@ def gap_mover(citizens: Estimate, officials: Estimate) -> Gap:
         high = d + math.sqrt((citizens.ci_high - p) ** 2 + (m - officials.ci_low) ** 2)  # type: ignore[operator]
     p_value = None
     if officials.n >= 2 and citizens.n >= 1 and citizens.sd is not None and officials.sd is not None:
-        se = math.sqrt(citizens.sd**2 / citizens.n + officials.sd**2 / officials.n)
+        se = math.sqrt(citizens.sd**2 / citizens.n_for_variance + officials.sd**2 / officials.n)
         if se > 0:
             p_value = float(2 * stats.norm.sf(abs(d / se)))
     return Gap(d, low, high, p_value)

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -32,6 +33,7 @@ from surveys.models import (
     WaveStatus,
 )
 from surveys.services.waves import wave_transition
+from surveys.signals import population_changed
 
 
 def _text(value: dict[str, str] | None) -> str:
@@ -87,6 +89,11 @@ class LocalityAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description=_("population margins"))
     def has_margins(self, obj: Locality) -> bool:
         return obj.population_margins is not None
+
+    def save_model(self, request: HttpRequest, obj: Locality, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if "population_margins" in form.changed_data:
+            transaction.on_commit(lambda: population_changed.send(sender=Locality, locality_id=obj.pk))
 
 
 class QuestionnaireVersionInline(admin.TabularInline):

@@ -267,6 +267,17 @@ def wave_measurement_plan(wave_id: int) -> list[MeasuredActivity]:
     return plan
 
 
+def locality_margins(locality_id: int) -> dict[str, dict[str, int]] | None:
+    """The locality's adult population by age band and gender, if it has one."""
+    return Locality.objects.filter(pk=locality_id).values_list("population_margins", flat=True).first()
+
+
+def margins_by_locality() -> dict[int, dict[str, dict[str, int]]]:
+    """Every locality's population table, for those that have one."""
+    rows = Locality.objects.exclude(population_margins=None).values_list("id", "population_margins")
+    return {pk: margins for pk, margins in rows if margins}
+
+
 def current_responses(wave_id: int, locality_id: int) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """(id, audience, answers) of every response that counts for a wave and locality,
     streamed from one query (one consistent snapshot)."""

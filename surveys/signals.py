@@ -9,3 +9,7 @@ from django.dispatch import Signal
 
 # Sent with keyword arguments: wave_id, locality_id, response_id, audience.
 response_submitted = Signal()
+
+# Sent after a locality's population figures changed and committed, with the
+# keyword argument locality_id.
+population_changed = Signal()

@@ -65,19 +65,34 @@ class _Side(serializers.Serializer):
     ci_high = serializers.FloatField(allow_null=True)
 
 
+class _Weighting(serializers.Serializer):
+    method = serializers.ChoiceField(choices=["poststratification", "raking"], allow_null=True)
+    citizens_n_effective = serializers.FloatField(allow_null=True)
+
+
 class GapRowSerializer(serializers.ModelSerializer):
     wave = serializers.CharField(source="wave.code")
     locality = serializers.CharField(source="locality.code")
     citizens = serializers.SerializerMethodField()
     officials = serializers.SerializerMethodField()
+    weighting = serializers.SerializerMethodField(
+        help_text="Weighted rows only (null otherwise): how the citizens were weighted to the "
+        "locality's population by age band x gender, and their Kish effective sample size."
+    )
 
     class Meta:
         model = GapRow
         fields = [
             "wave", "locality", "level", "key", "service_area", "citizens", "officials", "gap",
             "gap_ci_low", "gap_ci_high", "p_value", "q_value", "suppressed", "suppression_reason",
-            "computed_at", "watermark",
+            "weighted", "weighting", "computed_at", "watermark",
         ]  # fmt: skip
+
+    @extend_schema_field(_Weighting(allow_null=True))
+    def get_weighting(self, row: GapRow) -> dict[str, Any] | None:
+        if not row.weighted:
+            return None
+        return {"method": row.weighting_method or None, "citizens_n_effective": row.citizens_n_effective}
 
     @extend_schema_field(_Side)
     def get_citizens(self, row: GapRow) -> dict[str, Any]:
@@ -103,7 +118,7 @@ GAP_CSV_COLUMNS = [
     "citizens_n", "citizens_estimate", "citizens_ci_low", "citizens_ci_high",
     "officials_n", "officials_estimate", "officials_ci_low", "officials_ci_high",
     "gap", "gap_ci_low", "gap_ci_high", "p_value", "q_value", "suppressed", "suppression_reason",
-    "computed_at", "watermark",
+    "weighted", "weighting_method", "citizens_n_effective", "computed_at", "watermark",
 ]  # fmt: skip
 
 

@@ -151,6 +151,15 @@ class GapXLSXRenderer(BaseRenderer):
         return out.getvalue()
 
 
+def _flag(params: Any, name: str) -> bool:
+    value = params.get(name, "").lower()
+    if value in ("", "false", "0"):
+        return False
+    if value in ("true", "1"):
+        return True
+    raise ValidationError({name: ["Must be true or false."]})
+
+
 class GapListApi(APIView):
     renderer_classes = [JSONRenderer, GapCSVRenderer, GapXLSXRenderer]
 
@@ -163,6 +172,10 @@ class GapListApi(APIView):
             "with its MOVER interval, the p-value and the Benjamini-Hochberg q-value across the "
             "wave. Shares are proportions 0-1. Suppressed rows keep their counts; every estimate "
             "is null. `?format=csv` or `?format=xlsx` gives the same table as a file (every matching row). "
+            "`?weighted=true` gives the weighted variant instead: citizens weighted to the locality's "
+            "population by age band x gender (post-stratification or raking), intervals at the Kish "
+            "effective n, rows labelled `weighted` with their `weighting`; only localities with "
+            "population figures have weighted rows. "
             "Survey managers and analysts read every locality; officials their own."
         ),
         parameters=[
@@ -171,6 +184,9 @@ class GapListApi(APIView):
                 "level", str, enum=[Level.ACTIVITY, Level.SERVICE_AREA, Level.OVERALL], required=False
             ),
             OpenApiParameter("key", str, required=False),
+            OpenApiParameter(
+                "weighted", bool, required=False, description="The weighted variant (default false)."
+            ),
             OpenApiParameter("format", str, enum=["json", "csv", "xlsx"], required=False),
             *PAGING,
         ],
@@ -184,17 +200,17 @@ class GapListApi(APIView):
         params = request.query_params
         if params.get("level") and params["level"] not in GAP_LEVELS:
             raise ValidationError({"level": [f"Must be one of: {', '.join(GAP_LEVELS)}."]})
-        if params.get("weighted") not in (None, "", "false", "0"):
-            raise ValidationError({"weighted": ["Weighted figures are not available yet."]})
+        weighted = _flag(params, "weighted")
         rows = gaps_for_wave(
             target.pk, locality_ids=own, locality_code=params.get("locality"), level=params.get("level"),
-            key=params.get("key"),
+            key=params.get("key"), weighted=weighted,
         )  # fmt: skip
         file_format = request.accepted_renderer.format
         if file_format in ("csv", "xlsx"):
+            name = f"{target.code}-gaps-weighted" if weighted else f"{target.code}-gaps"
             return Response(
                 list(gap_csv_rows(rows)),
-                headers={"Content-Disposition": f'attachment; filename="{target.code}-gaps.{file_format}"'},
+                headers={"Content-Disposition": f'attachment; filename="{name}.{file_format}"'},
             )
         paginator = Pages()
         page = paginator.paginate_queryset(rows, request, view=self)

@@ -41,7 +41,8 @@ def official(wave: Wave, locality: Locality, name: str, estimate) -> None:
 def assert_gaps_match(wave: Wave, localities: list[Locality]) -> None:
     expected = expected_gaps(wave, [loc.pk for loc in localities])
     stored = {
-        (r.locality_id, r.level, r.key): r for r in GapRow.objects.filter(wave=wave, locality__in=localities)
+        (r.locality_id, r.level, r.key): r
+        for r in GapRow.objects.filter(wave=wave, locality__in=localities, weighted=False)
     }
     assert set(stored) == set(expected)
     for key, want in expected.items():
@@ -149,8 +150,10 @@ def test_the_gap_api_returns_documented_rows(computed: Wave, manager) -> None:
     alpha = rows["alpha"]
     assert set(alpha) == {
         "wave", "locality", "level", "key", "service_area", "citizens", "officials", "gap", "gap_ci_low",
-        "gap_ci_high", "p_value", "q_value", "suppressed", "suppression_reason", "computed_at", "watermark",
+        "gap_ci_high", "p_value", "q_value", "suppressed", "suppression_reason", "weighted", "weighting",
+        "computed_at", "watermark",
     }  # fmt: skip
+    assert alpha["weighted"] is False and alpha["weighting"] is None
     assert alpha["citizens"]["n"] == 12 and alpha["officials"]["n"] == 3
     assert alpha["gap"] == pytest.approx(alpha["citizens"]["estimate"] - alpha["officials"]["estimate"])
     assert alpha["q_value"] is not None
@@ -184,7 +187,7 @@ def test_officials_read_only_their_own_localities(computed: Wave, official_b) ->
 def test_bad_parameters(computed: Wave, manager) -> None:
     client = _client(manager)
     assert client.get(f"/api/v1/waves/{computed.code}/gaps/?level=kind").status_code == 400
-    assert client.get(f"/api/v1/waves/{computed.code}/gaps/?weighted=true").status_code == 400
+    assert client.get(f"/api/v1/waves/{computed.code}/gaps/?weighted=maybe").status_code == 400
     assert client.get("/api/v1/waves/nope/gaps/").status_code == 404
 
 

@@ -1,4 +1,4 @@
-"""python manage.py gap_report WAVE [--level L] [--format table|csv|json]"""
+"""python manage.py gap_report WAVE [--level L] [--format table|csv|json] [--weighted]"""
 
 from __future__ import annotations
 
@@ -25,12 +25,22 @@ class Command(BaseCommand):
         parser.add_argument("wave")
         parser.add_argument("--level", choices=GAP_LEVELS, default="overall")
         parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
+        parser.add_argument(
+            "--weighted",
+            action="store_true",
+            help="The weighted variant (citizens weighted to each locality's population by age band "
+            "and gender); only localities with population figures have it.",
+        )
 
-    def handle(self, *args: Any, wave: str, level: str, format: str, **options: Any) -> None:
+    def handle(self, *args: Any, wave: str, level: str, format: str, weighted: bool, **options: Any) -> None:
         found = wave_get(wave)
         if found is None:
             raise CommandError(f"Unknown wave '{wave}'.")
-        rows = list(gap_csv_rows(gaps_for_wave(found.pk, level=level)))
+        rows = list(gap_csv_rows(gaps_for_wave(found.pk, level=level, weighted=weighted)))
+        if weighted and format == "table":
+            self.stdout.write(
+                "WEIGHTED to population by age band and gender (citizens' effective n in brackets)"
+            )
         if format == "json":
             self.stdout.write(json.dumps(rows, indent=2))
         elif format == "csv":
@@ -51,4 +61,6 @@ class Command(BaseCommand):
                         f"{_pct(row['citizens_estimate']):>9} {_pct(row['officials_estimate']):>9} "
                         f"{_pct(row['gap']):>6}  {interval:>14} {q:>8}"
                     )
+                    if weighted:
+                        figures += f"  [{row['weighting_method']}, n_eff {row['citizens_n_effective']:.0f}]"
                 self.stdout.write(f"{row['locality']:16} {row['key']:32} {figures}")
