@@ -200,8 +200,11 @@ def test_too_few_respondents_to_weight_suppresses_every_weighted_row(
 
 
 def test_changed_or_removed_population_figures_recompute(
-    weighted_wave: Wave, locality_a, django_capture_on_commit_callbacks
+    weighted_wave: Wave, locality_a, django_capture_on_commit_callbacks, settings
 ) -> None:
+    # The recompute the change schedules runs in-process here, broker or not
+    # (the transport is the one tests/analytics/test_pipeline.py exercises).
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     before = GapRow.objects.get(locality=locality_a, level="overall", weighted=True).citizens_estimate
     with django_capture_on_commit_callbacks(execute=True):
         population_set(locality=locality_a, margins={**ALPHA, "18_29": {"female": 900, "male": 900}})
