@@ -25,6 +25,7 @@ import http.client
 import os
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -233,6 +234,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--localities", type=int, default=20)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--skip-api", action="store_true", help="only the HTML journey")
+    parser.add_argument("--skip-html", action="store_true", help="only the API")
     args = parser.parse_args()
 
     missing = [v for v in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL") if not os.environ.get(v)]
@@ -245,52 +248,71 @@ def main() -> None:
     wave, localities = prepare(args.localities)
     server = Server(args.port, args.workers, args.threads)
     try:
-        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
-            handle.write("\n".join(bodies(wave, localities, 500)) + "\n")
-        path = f"/api/v1/waves/{wave}/responses/"
-        warm = run_wrk(args.port, path, handle.name, 3, args.connections)
-        api = run_wrk(args.port, path, handle.name, args.duration, args.connections)
-        time.sleep(2)  # let the requests wrk abandoned at its deadline finish
-        stored = response_count(wave)
-        acknowledged = warm["created"] + api["created"]
-        seconds = api["duration_us"] / 1e6
-        print(f"API  C={args.connections} gunicorn {args.workers}x{args.threads} gthread, wrk -t2")
-        print(f"     responses/s      {api['created'] / seconds:8.1f}  ({api['created']} in {seconds:.1f} s)")
-        print(
-            f"     latency ms       p50 {api['p50_us'] / 1000:.1f}  p95 {api['p95_us'] / 1000:.1f}"
-            f"  p99 {api['p99_us'] / 1000:.1f}"
-        )
-        print(f"     non-201 replies  {api['other'] + warm['other']}  socket errors {api['errors']}")
-        # wrk stops at its deadline without waiting for the replies in flight; those
-        # responses are stored but were never acknowledged to wrk: at most one per connection and run (warm-up and measured).
-        in_flight = stored - acknowledged
-        verdict = "OK" if 0 <= in_flight <= 2 * args.connections else "MISMATCH"
-        print(
-            f"     stored {stored} = acknowledged {acknowledged} + {in_flight} in flight at wrk's deadline  {verdict}"
-        )
-
-        before = response_count(wave)
-        html = run_html(args.port, wave, localities, args.html_clients, args.html_duration)
-        stored_html = response_count(wave) - before
-        print(f"HTML {args.html_clients} Python client threads, {html['requests']} requests")
-        print(
-            f"     completions/s    {html['completions'] / html['elapsed']:8.1f}"
-            f"  ({html['completions']} in {html['elapsed']:.1f} s; median journey {html['journey_p50'] * 1000:.0f} ms)"
-        )
-        print(
-            f"     request ms       p50 {html['request_p50'] * 1000:.1f}  p95 {html['request_p95'] * 1000:.1f}"
-            f"  p99 {html['request_p99'] * 1000:.1f}"
-        )
-        print(
-            f"     stored = completed: {stored_html} = {html['completions']}"
-            f"  {'OK' if stored_html == html['completions'] else 'MISMATCH'}; failures {len(html['failures'])}"
-        )
-        if html["failures"]:
-            print("     first failure:", html["failures"][0][:300])
-        if verdict != "OK" or stored_html != html["completions"]:
-            raise SystemExit(1)
+        ok = True
+        if not args.skip_api:
+            ok = api_phase(args, wave, localities) and ok
+        if not args.skip_html:
+            ok = html_phase(args, wave, localities) and ok
     finally:
         server.stop()
+    if not ok:
+        raise SystemExit(1)
+
+
+def api_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> bool:
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
+        handle.write("\n".join(bodies(wave, localities, 500)) + "\n")
+    path = f"/api/v1/waves/{wave}/responses/"
+    before = response_count(wave)
+    warm = run_wrk(args.port, path, handle.name, 3, args.connections)
+    api = run_wrk(args.port, path, handle.name, args.duration, args.connections)
+    time.sleep(2)  # let the requests wrk abandoned at its deadline finish
+    stored = response_count(wave) - before
+    acknowledged = warm["created"] + api["created"]
+    seconds = api["duration_us"] / 1e6
+    print(f"API  C={args.connections} gunicorn {args.workers}x{args.threads} gthread, wrk -t2")
+    print(f"     responses/s      {api['created'] / seconds:8.1f}  ({api['created']} in {seconds:.1f} s)")
+    print(
+        f"     latency ms       p50 {api['p50_us'] / 1000:.1f}  p95 {api['p95_us'] / 1000:.1f}"
+        f"  p99 {api['p99_us'] / 1000:.1f}"
+    )
+    print(f"     non-201 replies  {api['other'] + warm['other']}  socket errors {api['errors']}")
+    # wrk stops at its deadline without waiting for the replies in flight; those
+    # responses are stored but were never acknowledged to wrk: at most one per connection and run (warm-up and measured).
+    in_flight = stored - acknowledged
+    ok = 0 <= in_flight <= 2 * args.connections
+    print(
+        f"     stored {stored} = acknowledged {acknowledged} + {in_flight} in flight at wrk's deadline"
+        f"  {'OK' if ok else 'MISMATCH'}"
+    )
+    return ok
+
+
+def html_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> bool:
+    before = response_count(wave)
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    html = run_html(args.port, wave, localities, args.html_clients, args.html_duration)
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    client_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    stored_html = response_count(wave) - before
+    print(f"HTML {args.html_clients} Python client threads, {html['requests']} requests")
+    print(
+        f"     completions/s    {html['completions'] / html['elapsed']:8.1f}"
+        f"  ({html['completions']} in {html['elapsed']:.1f} s; median journey {html['journey_p50'] * 1000:.0f} ms)"
+    )
+    print(
+        f"     request ms       p50 {html['request_p50'] * 1000:.1f}  p95 {html['request_p95'] * 1000:.1f}"
+        f"  p99 {html['request_p99'] * 1000:.1f}"
+    )
+    print(f"     load generator   {client_cpu:.1f} CPU s ({client_cpu / html['elapsed']:.2f} of one core)")
+    ok = stored_html == html["completions"]
+    print(
+        f"     stored = completed: {stored_html} = {html['completions']}"
+        f"  {'OK' if ok else 'MISMATCH'}; failures {len(html['failures'])}"
+    )
+    if html["failures"]:
+        print("     first failure:", html["failures"][0][:300])
+    return ok
 
 
 if __name__ == "__main__":
