@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Max, Min, Prefetch, QuerySet, Sum
 
@@ -43,6 +45,35 @@ def waves_open() -> QuerySet[Wave]:
 
 def wave_get(code: str) -> Wave | None:
     return one_or_none(Wave.objects.filter(code=code).select_related("study"))
+
+
+# code -> (monotonic expiry, wave): waves as this process read them recently.
+_recent_waves: dict[str, tuple[float, Wave]] = {}
+
+
+def wave_get_recent(code: str) -> Wave | None:
+    """The wave with this code as this process read it at most
+    ``WAVE_CACHE_SECONDS`` ago: for the busiest pages and the submission fast
+    path, which must not cost a query each. Only for decisions the database
+    re-checks when it matters: the submission insert itself refuses a wave that
+    is not open (``services.responses``), whatever this copy says. Saving or
+    deleting a wave drops this process's copy at once; other processes'
+    copies age out."""
+    now = time.monotonic()
+    hit = _recent_waves.get(code)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    wave = wave_get(code)
+    if wave is not None and settings.WAVE_CACHE_SECONDS > 0:
+        _recent_waves[code] = (now + settings.WAVE_CACHE_SECONDS, wave)
+    return wave
+
+
+def recent_waves_forget(code: str | None = None) -> None:
+    if code is None:
+        _recent_waves.clear()
+    else:
+        _recent_waves.pop(code, None)
 
 
 def wave_localities(wave: Wave) -> QuerySet[Locality]:

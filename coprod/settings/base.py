@@ -170,6 +170,9 @@ DRAFT_RETENTION_DAYS = env_int("DRAFT_RETENTION_DAYS", 30)
 ANALYTICS_COALESCE_SECONDS = float(env_str("ANALYTICS_COALESCE_SECONDS", "0.5"))
 ANALYTICS_PENDING_TTL = env_int("ANALYTICS_PENDING_TTL", 60)
 ANALYTICS_BROKER_BACKOFF_SECONDS = env_int("ANALYTICS_BROKER_BACKOFF_SECONDS", 10)
+# How long a process may reuse a wave it read, on the citizens' pages and the
+# submission fast path (the submission insert re-checks that the wave is open).
+WAVE_CACHE_SECONDS = float(env_str("WAVE_CACHE_SECONDS", "2"))
 # Weighted gaps: post-stratify when every age band x gender cell of a locality
 # has at least this many respondents, else rake to the margins when every age
 # band and gender has; else the weighted rows are suppressed (methodology.md).

@@ -30,9 +30,8 @@ from surveys.api.serializers import (
     submission_result,
 )
 from surveys.api.throttling import SubmitAnonThrottle, TokenThrottle, UserThrottle
-from surveys.db import one_or_none
 from surveys.models import Audience, Wave, WaveStatus
-from surveys.selectors import questionnaire_document, waves_for_api
+from surveys.selectors import questionnaire_document, wave_get_recent, waves_for_api
 from surveys.services.responses import response_submit
 
 
@@ -140,7 +139,7 @@ class ResponseSubmitApi(APIView):
         },
     )
     def post(self, request: Request, wave: str) -> Response:
-        target = one_or_none(Wave.objects.filter(code=wave))
+        target = wave_get_recent(wave)
         if target is None:
             raise NotFound(f"No wave '{wave}'.")
         serializer = SubmissionSerializer(data=request.data)

@@ -169,6 +169,11 @@ def _citizen_submit_direct(
         existing = one_or_none(Response.objects.filter(submission_id=submission_id))
         if existing is not None:
             return _replayed(existing, wave, fingerprint)
+        # The wave may be a copy read a moment ago (selectors.wave_get_recent):
+        # the insert refused it if it has closed since, so ask afresh why.
+        current = one_or_none(Wave.objects.filter(pk=wave.pk))
+        if current is None or not wave_accepts_responses(current):
+            raise WaveNotOpen()
         raise UnknownLocality(f"Locality '{locality_code}' is not part of wave '{wave.code}'.")
     response.pk, response.locality_id = inserted
     response._state.adding = False
@@ -191,20 +196,24 @@ _DIRECT_COLUMNS = (
 
 
 def _insert_if_new(response: Response, locality_code: str) -> tuple[int, int] | None:
-    """Insert ``response`` for the wave's locality with this code unless its
-    submission_id exists; (id, locality id), or None when nothing was inserted."""
+    """Insert ``response`` for the wave's locality with this code, if the wave
+    is open at ``submitted_at`` and the submission_id is new; (id, locality id),
+    or None when nothing was inserted."""
     fields = [cast(Field, Response._meta.get_field(name)) for name in _DIRECT_COLUMNS]
     params = [field.get_db_prep_save(getattr(response, field.attname), connection) for field in fields]
+    now = params[_DIRECT_COLUMNS.index("submitted_at")]
     table = Response._meta.db_table
     sql = (
         f"INSERT INTO {table} ({', '.join(_DIRECT_COLUMNS)}, locality_id) "  # noqa: S608 - fixed identifiers
         f"SELECT {', '.join(['%s'] * len(params))}, wl.locality_id "
         "FROM surveys_wavelocality wl JOIN surveys_locality l ON l.id = wl.locality_id "
-        "WHERE wl.wave_id = %s AND l.code = %s "
+        "JOIN surveys_wave w ON w.id = wl.wave_id "
+        "WHERE wl.wave_id = %s AND l.code = %s AND w.status = %s "
+        "AND (w.opens_at IS NULL OR w.opens_at <= %s) AND (w.closes_at IS NULL OR w.closes_at > %s) "
         "ON CONFLICT (submission_id) DO NOTHING RETURNING id, locality_id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, response.wave_id, locality_code])
+        cursor.execute(sql, [*params, response.wave_id, locality_code, WaveStatus.OPEN, now, now])
         row = cursor.fetchone()
     return (row[0], row[1]) if row else None
 
@@ -228,7 +237,9 @@ def _submit_in_transaction(
 
     if audience not in Audience.values:
         raise InvalidResponse({"audience": [f"Must be one of: {', '.join(Audience.values)}."]})
-    if not wave_accepts_responses(wave):
+    # The caller's wave may be a copy read a moment ago (selectors.wave_get_recent).
+    current = one_or_none(Wave.objects.filter(pk=wave.pk))
+    if current is None or not wave_accepts_responses(current):
         raise WaveNotOpen()
     locality_id = next(
         iter(

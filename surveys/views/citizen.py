@@ -15,14 +15,14 @@ from surveys.errors import InvitationInvalid, InvitationUsed, SurveysError, Wave
 from surveys.forms import ResumeForm, StartForm
 from surveys.models import Audience, Draft, Wave
 from surveys.ratelimit import client_ident, over_limit
-from surveys.selectors import version_definition, wave_get, wave_localities
+from surveys.selectors import version_definition, wave_get_recent, wave_localities
 from surveys.services.drafts import draft_for_resume_code, draft_start, invitation_for_token
 from surveys.services.responses import wave_accepts_responses
 from surveys.views import journey as j
 
 
 def _journey(code: str) -> j.Journey:
-    wave = wave_get(code)
+    wave = wave_get_recent(code)
     if wave is None:
         raise Http404("No such survey.")
     return j.Journey(wave=wave, audience=Audience.CITIZEN)

@@ -174,6 +174,25 @@ def test_malformed_fields_are_400_invalid_response(api: Client, wave: Wave, chan
     assert field in response.json()["errors"]
 
 
+def test_a_wave_closed_by_another_process_is_409_at_once(api: Client, wave: Wave, official_a) -> None:
+    """This process keeps the wave it read for a moment (wave_get_recent);
+    another process closing it (here: an update that sends no signal) must
+    still stop submissions at once, because the insert itself checks."""
+    from surveys.selectors import wave_get_recent
+
+    assert post(api, wave, payload(wave, seed=1)).status_code == 201
+    Wave.objects.filter(pk=wave.pk).update(status="closed")
+    assert wave_get_recent(wave.code).status == "open"  # the stale copy is in use
+
+    response = post(api, wave, payload(wave, seed=2))
+    assert response.status_code == 409 and response.json()["code"] == "wave_not_open"
+    response = post(
+        api, wave, payload(wave, audience="official", seed=3), authorization=token_for(official_a)
+    )
+    assert response.status_code == 409 and response.json()["code"] == "wave_not_open"
+    assert Response.objects.filter(wave=wave).count() == 1
+
+
 def test_a_missing_field_is_named(api: Client, wave: Wave) -> None:
     body = payload(wave)
     del body["submission_id"]
