@@ -240,19 +240,26 @@ def test_an_official_signs_in_answers_and_sees_the_confirmation(
 
 
 def test_the_locality_report_renders_its_chart_in_a_browser(
-    live_server, wave: Wave, manager, context_factory, tmp_path
+    live_server, wave: Wave, manager, context_factory, tmp_path, settings
 ) -> None:
-    """A screenshot of the locality page: the SVG chart is drawn, with a dot per activity."""
+    """A screenshot of the locality page: the SVG chart is drawn, with a dot per
+    activity, and the weighted table below it; the whole page passes axe."""
     from django.core.management import call_command
 
+    from surveys.models import Locality
+    from surveys.services.population import population_set
     from tests.analytics.test_gaps import citizens, official
+    from tests.analytics.test_weighted_gaps import citizens_in
 
+    settings.ANALYTICS_WEIGHTING_MIN_CELL = 2
     Wave.objects.filter(pk=wave.pk).update(min_citizens=3)
     wave.refresh_from_db()
     citizens(wave, "alpha", 6, 0.7, seed=21)
-    from surveys.models import Locality
-
     alpha = Locality.objects.get(code="alpha")
+    population_set(locality=alpha, margins={"18_29": {"female": 100, "male": 100}, "30_44": {"female": 200}})
+    citizens_in(
+        wave, "alpha", {("18_29", "female"): 2, ("18_29", "male"): 2, ("30_44", "female"): 2}, seed=22
+    )
     for i in range(3):
         official(wave, alpha, f"o{i}", lambda a, i=i: 20 + 10 * i)
     call_command("recompute", wave=wave.code)
@@ -264,6 +271,9 @@ def test_the_locality_report_renders_its_chart_in_a_browser(
     chart = page.locator("svg.dumbbell")
     assert chart.is_visible()
     assert page.locator("svg.dumbbell circle").count() == 2 * 18
+    weighted = page.get_by_role("heading", name="Weighted to the population by age band and gender")
+    assert weighted.is_visible()
+    assert "post-stratification" in page.content()
     shot = tmp_path / "locality.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
