@@ -29,6 +29,7 @@ def main() -> None:
     )
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--sort", default="cumulative", help="cumulative or tottime")
     args = parser.parse_args()
     django_setup()
     from django.test import Client
@@ -71,7 +72,7 @@ def main() -> None:
         client.post(url, body, content_type="application/json")
     profile.disable()
     print(f"{plain:.2f} ms per submission without the profiler")
-    pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
+    pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
 
 
 if __name__ == "__main__":

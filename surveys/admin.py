@@ -213,7 +213,7 @@ class InvitationAdmin(admin.ModelAdmin):
 class ResponseAdmin(admin.ModelAdmin):
     list_display = ("receipt", "wave", "audience", "locality", "language", "is_current", "submitted_at")
     list_filter = ("wave", "audience", "locality", "is_current", "language")
-    search_fields = ("receipt", "submission_id")
+    search_fields = ("=receipt", "=submission_id")
     date_hierarchy = "submitted_at"
     list_select_related = ("wave", "locality")
 

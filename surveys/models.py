@@ -336,7 +336,10 @@ class Response(models.Model):
     the earlier one, which stays as history with ``is_current = False``.
     """
 
-    wave = models.ForeignKey(Wave, on_delete=models.PROTECT, related_name="responses")
+    # Every index here is written on every submission, so there are no more of
+    # them than the queries need: wave_id is the prefix of response_wave_loc_idx,
+    # and the user columns, empty for citizens, are indexed only where set.
+    wave = models.ForeignKey(Wave, on_delete=models.PROTECT, related_name="responses", db_index=False)
     questionnaire_version = models.ForeignKey(
         QuestionnaireVersion, on_delete=models.PROTECT, related_name="responses"
     )
@@ -348,7 +351,7 @@ class Response(models.Model):
     payload_hash = models.CharField(
         max_length=64, help_text=_("SHA-256 of the submitted payload, to tell retries from conflicts.")
     )
-    receipt = models.CharField(max_length=16, unique=True)
+    receipt = models.CharField(max_length=16)
     invitation = models.OneToOneField(
         Invitation, null=True, blank=True, on_delete=models.PROTECT, related_name="response"
     )
@@ -358,6 +361,7 @@ class Response(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="survey_responses",
+        db_index=False,
         help_text=_("The official who answered; empty for anonymous citizens."),
     )
     submitted_by = models.ForeignKey(
@@ -366,6 +370,7 @@ class Response(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
         help_text=_("Who entered it on the respondent's behalf (telephone, paper), if anyone."),
     )
     is_current = models.BooleanField(default=True)
@@ -375,8 +380,19 @@ class Response(models.Model):
         ordering = ["-submitted_at"]
         indexes = [
             models.Index(fields=["wave", "locality", "audience", "is_current"], name="response_wave_loc_idx"),
+            models.Index(
+                fields=["respondent"], condition=Q(respondent__isnull=False), name="response_respondent_idx"
+            ),
+            models.Index(
+                fields=["submitted_by"],
+                condition=Q(submitted_by__isnull=False),
+                name="response_submitted_by_idx",
+            ),
         ]
         constraints = [
+            # A constraint, not unique=True: that would add a second, LIKE-pattern
+            # index on PostgreSQL that no query uses.
+            models.UniqueConstraint(fields=["receipt"], name="response_receipt_unique"),
             models.CheckConstraint(condition=Q(audience__in=Audience.values), name="response_audience_valid"),
             # An official has one current answer per wave and locality.
             models.UniqueConstraint(
