@@ -100,3 +100,28 @@ class Server:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def cpu_by_program() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by every running process, summed
+    per program name (gunicorn, postgres, redis-server, wrk, python, ...)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return totals
+
+
+def cpu_delta(before: dict[str, float], after: dict[str, float], top: int = 5) -> str:
+    """The programs that used the most CPU between two snapshots, as text."""
+    used = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
+    busiest = sorted(((s, n) for n, s in used.items() if s > 0.05), reverse=True)[:top]
+    return ", ".join(f"{name} {seconds:.1f} s" for seconds, name in busiest)

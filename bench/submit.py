@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Server, django_setup, prepare
+from common import ROOT, Server, cpu_by_program, cpu_delta, django_setup, prepare
 
 
 def bodies(wave_code: str, localities: list[str], count: int) -> list[str]:
@@ -265,7 +265,9 @@ def api_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> boo
     path = f"/api/v1/waves/{wave}/responses/"
     before = response_count(wave)
     warm = run_wrk(args.port, path, handle.name, 3, args.connections)
+    cpu_before = cpu_by_program()
     api = run_wrk(args.port, path, handle.name, args.duration, args.connections)
+    cpu_after = cpu_by_program()
     time.sleep(2)  # let the requests wrk abandoned at its deadline finish
     stored = response_count(wave) - before
     acknowledged = warm["created"] + api["created"]
@@ -277,6 +279,7 @@ def api_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> boo
         f"  p99 {api['p99_us'] / 1000:.1f}"
     )
     print(f"     non-201 replies  {api['other'] + warm['other']}  socket errors {api['errors']}")
+    print(f"     CPU in the run   {cpu_delta(cpu_before, cpu_after)}")
     # wrk stops at its deadline without waiting for the replies in flight; those
     # responses are stored but were never acknowledged to wrk: at most one per connection and run (warm-up and measured).
     in_flight = stored - acknowledged
@@ -291,7 +294,9 @@ def api_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> boo
 def html_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> bool:
     before = response_count(wave)
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    programs_before = cpu_by_program()
     html = run_html(args.port, wave, localities, args.html_clients, args.html_duration)
+    programs_after = cpu_by_program()
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     client_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     stored_html = response_count(wave) - before
@@ -305,6 +310,7 @@ def html_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> bo
         f"  p99 {html['request_p99'] * 1000:.1f}"
     )
     print(f"     load generator   {client_cpu:.1f} CPU s ({client_cpu / html['elapsed']:.2f} of one core)")
+    print(f"     CPU in the run   {cpu_delta(programs_before, programs_after)}")
     ok = stored_html == html["completions"]
     print(
         f"     stored = completed: {stored_html} = {html['completions']}"
