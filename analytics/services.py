@@ -12,11 +12,12 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -218,69 +219,83 @@ def compute_weighted_gaps(
     officials as in the unweighted rows. Every row is labelled weighted, with
     its method and Kish effective n; when the responses cannot be weighted,
     every row is suppressed and says why. Pure."""
-    officials = {(r.level, r.key): _estimate(r) for r in rows if r.audience == "official"}
-    try:
-        weighting = citizen_weights(citizens, margins, min_cell=min_cell)
-    except WeightingImpossible as refused:
-        weighting, refusal = None, str(refused)
-    weights = weighting.weights if weighting else {}
-    engaged: dict[str, list[bool]] = defaultdict(list)
-    shares: dict[tuple[str, str], list[float]] = defaultdict(list)
-    engaged_weights: dict[str, list[float]] = defaultdict(list)
-    share_weights: dict[tuple[str, str], list[float]] = defaultdict(list)
-    answered: Counter[tuple[str, str]] = Counter()
-    measured: list[tuple[str, str, frozenset[str], dict[str, float], tuple[tuple[str, str], ...]]] = [
-        (
-            a.code,
-            a.citizen_item,
-            a.engaged,
-            a.scores,
-            ((Level.SERVICE_AREA, a.service_area), (Level.OVERALL, OVERALL)),
-        )
-        for a in plan
-    ]
-    for response_id, answers in citizens:
-        weight = weights.get(response_id)
-        flags_in: dict[tuple[str, str], list[bool]] = defaultdict(list)
-        for code, item, engaged_codes, choice_scores, groups in measured:
-            choice = answers.get(item)
-            if choice not in choice_scores:
-                continue
-            answered[(Level.ACTIVITY, code)] += 1
-            for group in groups:
-                flags_in[group].append(choice in engaged_codes)
-            if weight is not None:
-                engaged[code].append(choice in engaged_codes)
-                engaged_weights[code].append(weight)
-        for group, flags in flags_in.items():
-            answered[group] += 1
-            if weight is not None:
-                shares[group].append(sum(flags) / len(flags))
-                share_weights[group].append(weight)
-
+    indexed = {(r.audience, r.level, r.key): r for r in rows}
     keys: dict[tuple[str, str], str] = {}
     for activity in plan:
         keys[(Level.ACTIVITY, activity.code)] = activity.service_area
         keys.setdefault((Level.SERVICE_AREA, activity.service_area), activity.service_area)
         keys.setdefault((Level.OVERALL, OVERALL), "")
+    try:
+        weighting = citizen_weights(citizens, margins, min_cell=min_cell)
+    except WeightingImpossible as refused:
+        # Counts only: those of every citizen who answered, as in the unweighted rows.
+        return [
+            _weighted_label(
+                _gap_row(
+                    level, key, area, Estimate(indexed[("citizen", level, key)].n, None, None, None, None),
+                    _estimate(indexed[("official", level, key)]), min_citizens, min_officials, str(refused),
+                ),
+                "",
+            )
+            for (level, key), area in keys.items()
+        ]  # fmt: skip
+
+    # One row per weighted citizen, one column per activity: 1 engaged, 0 not,
+    # NaN not answered.
+    weights = weighting.weights
+    weighted = [(weights[rid], answers) for rid, answers in citizens if rid in weights]
+    w = np.array([weight for weight, _answers in weighted], dtype=float)
+    columns = [(a.citizen_item, a.engaged, a.scores) for a in plan]
+    engaged = np.array(
+        [
+            [
+                (1.0 if choice in engaged_codes else 0.0)
+                if (choice := answers.get(item)) in scores
+                else np.nan
+                for item, engaged_codes, scores in columns
+            ]
+            for _weight, answers in weighted
+        ],
+        dtype=float,
+    ).reshape(len(weighted), len(plan))
+    answered = ~np.isnan(engaged)
+    position = {a.code: i for i, a in enumerate(plan)}
+    in_group: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for activity in plan:
+        in_group[(Level.SERVICE_AREA, activity.service_area)].append(position[activity.code])
+        in_group[(Level.OVERALL, OVERALL)].append(position[activity.code])
+
     gaps = []
     for (level, key), area in keys.items():
-        official = officials[(level, key)]
-        if weighting is None:
-            citizen = Estimate(answered[(level, key)], None, None, None, None)
-            row = _gap_row(level, key, area, citizen, official, min_citizens, min_officials, refusal)
+        if level == Level.ACTIVITY:
+            column = position[key]
+            took = answered[:, column]
+            citizen = weighted_share(engaged[took, column].astype(bool).tolist(), w[took].tolist())
         else:
-            if level == Level.ACTIVITY:
-                citizen = weighted_share(engaged[key], engaged_weights[key])
-            else:
-                citizen = weighted_mean_t(shares[(level, key)], share_weights[(level, key)])
-            row = _gap_row(level, key, area, citizen, official, min_citizens, min_officials)
-            row.weighting_method = weighting.method
-            if not row.suppressed:
-                row.citizens_n_effective = citizen.n_effective
-        row.weighted = True
-        gaps.append(row)
+            cols = in_group[(level, key)]
+            counts = answered[:, cols].sum(axis=1)
+            took = counts > 0
+            shares = np.nansum(engaged[:, cols], axis=1)[took] / counts[took]
+            citizen = weighted_mean_t(shares.tolist(), w[took].tolist())
+        row = _gap_row(
+            level,
+            key,
+            area,
+            citizen,
+            _estimate(indexed[("official", level, key)]),
+            min_citizens,
+            min_officials,
+        )
+        if not row.suppressed:
+            row.citizens_n_effective = citizen.n_effective
+        gaps.append(_weighted_label(row, weighting.method))
     return gaps
+
+
+def _weighted_label(row: GapRow, method: str) -> GapRow:
+    row.weighted = True
+    row.weighting_method = method
+    return row
 
 
 def _estimate(row: IndexRow) -> Estimate:

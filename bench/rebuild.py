@@ -29,6 +29,16 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coprod.settings.local")
 
 
+# An adult population by age band and gender (the weighted variant's target).
+POPULATION = {
+    "18_29": {"female": 900, "male": 1000},
+    "30_44": {"female": 1200, "male": 1200},
+    "45_59": {"female": 1100, "male": 1100},
+    "60_74": {"female": 900, "male": 800},
+    "75_plus": {"female": 500, "male": 300},
+}
+
+
 def _setup() -> None:
     import django
 
@@ -115,6 +125,13 @@ def main() -> None:
     parser.add_argument(
         "--processes", type=int, default=2, help="rebuild processes (the machine has 2 cores)"
     )
+    parser.add_argument(
+        "--population",
+        choices=["keep", "all", "none"],
+        default="keep",
+        help="give every locality of the wave a population table (all: the rebuild then computes "
+        "the weighted variant everywhere), remove them (none), or leave them as they are",
+    )
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to PostgreSQL.")
@@ -143,6 +160,12 @@ def main() -> None:
             loaded = sum(f.result() for f in futures)
         seconds = time.monotonic() - started
         print(f"load     {loaded} responses (validated, COPY) in {seconds:.1f} s = {loaded / seconds:.0f}/s")
+    if args.population != "keep":
+        from surveys.models import Locality
+
+        table = POPULATION if args.population == "all" else None
+        Locality.objects.filter(wave_localities__wave__code=wave).update(population_margins=table)
+        print(f"population tables: {args.population}")
     # Fresh planner statistics, as docs/operations.md advises after a bulk load.
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
