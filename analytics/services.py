@@ -225,9 +225,15 @@ def compute_weighted_gaps(
         keys[(Level.ACTIVITY, activity.code)] = activity.service_area
         keys.setdefault((Level.SERVICE_AREA, activity.service_area), activity.service_area)
         keys.setdefault((Level.OVERALL, OVERALL), "")
+    refused: Exception | None = None
     try:
         weighting = citizen_weights(citizens, margins, min_cell=min_cell)
-    except WeightingImpossible as refused:
+    except WeightingImpossible as impossible:
+        refused = impossible
+    except Exception as error:
+        logger.exception("weighting failed (margins %r)", margins)
+        refused = WeightingImpossible(f"weighting failed ({type(error).__name__}); see the worker log")
+    if refused is not None:
         # Counts only: those of every citizen who answered, as in the unweighted rows.
         return [
             _weighted_label(

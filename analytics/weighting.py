@@ -105,13 +105,14 @@ def citizen_weights(
             band_totals[band] += count
             gender_totals[gender] += count
         band_n, gender_n = Counter(bands), Counter(genders)
-        short = [f"age band {b} has {band_n[b]}" for b in sorted(band_totals) if band_n[b] < min_cell] + [
-            f"gender {g} has {gender_n[g]}" for g in sorted(gender_totals) if gender_n[g] < min_cell
+        # Which groups are short, never by how much: an exact count under the
+        # threshold would disclose a small cell.
+        short = [f"age band {b}" for b in sorted(band_totals) if band_n[b] < min_cell] + [
+            f"gender {g}" for g in sorted(gender_totals) if gender_n[g] < min_cell
         ]
         if short:
             raise WeightingImpossible(
-                f"too few respondents to weight (needs {min_cell} per age band and gender): "
-                + ", ".join(short)
+                f"too few respondents to weight (fewer than {min_cell} in " + ", ".join(short) + ")"
             )
         method = RAKING
         margins_controls: Any = {AGE_ITEM: dict(band_totals), GENDER_ITEM: dict(gender_totals)}

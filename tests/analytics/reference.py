@@ -292,11 +292,13 @@ def expected_weighted_gaps(
             row["officials_n"] = o["n"]
             if row["suppressed"]:
                 row.update(citizens_estimate=None, citizens_n_effective=None, gap=None, gap_ci_low=None)
+                row.update(citizens_ci_low=None, citizens_ci_high=None)
                 row.update(gap_ci_high=None, p_value=None)
             else:
                 p, m = c["estimate"], o["estimate"]
                 d = p - m
                 row.update(citizens_estimate=p, citizens_n_effective=c["n_eff"], gap=d)
+                row.update(citizens_ci_low=c["ci_low"], citizens_ci_high=c["ci_high"])
                 row["gap_ci_low"] = d - np.sqrt((p - c["ci_low"]) ** 2 + (o["ci_high"] - m) ** 2)
                 row["gap_ci_high"] = d + np.sqrt((c["ci_high"] - p) ** 2 + (m - o["ci_low"]) ** 2)
                 se = np.sqrt(c["sd"] ** 2 / c["n_eff"] + o["sd"] ** 2 / o["n"])

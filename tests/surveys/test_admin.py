@@ -38,6 +38,31 @@ def test_responses_cannot_be_edited_in_the_admin(manager_client: Client, wave: W
     assert manager_client.get(reverse("admin:surveys_response_add")).status_code == 403
 
 
+def test_responses_are_found_by_exact_receipt_or_submission_id(manager_client: Client, wave: Wave) -> None:
+    import random
+    import uuid
+
+    from surveys.services.responses import response_submit
+    from surveys.synthetic import answers_generate
+
+    found = []
+    for seed in (1, 2):
+        found.append(
+            response_submit(
+                wave=wave, submission_id=uuid.uuid4(), audience="citizen", locality_code="alpha", language="en",
+                answers=answers_generate(wave.citizen_version.definition, random.Random(seed)),
+            ).response
+        )  # fmt: skip
+    url = reverse("admin:surveys_response_changelist")
+    first, second = found
+    by_receipt = manager_client.get(url, {"q": first.receipt.lower()}).content.decode()
+    assert first.receipt in by_receipt and second.receipt not in by_receipt
+    by_id = manager_client.get(url, {"q": str(second.submission_id)}).content.decode()
+    assert second.receipt in by_id and first.receipt not in by_id
+    partial = manager_client.get(url, {"q": first.receipt[:4]}).content.decode()
+    assert first.receipt not in partial  # exact only: the unique index answers it
+
+
 def test_a_manager_opens_and_closes_waves_from_the_admin(manager_client: Client, wave: Wave) -> None:
     url = reverse("admin:surveys_wave_changelist")
     manager_client.post(url, {"action": "close_waves", "_selected_action": [wave.pk]})
