@@ -72,3 +72,37 @@ def test_the_compiled_catalogue_matches_its_source(language: str) -> None:
             continue
         got = compiled.pgettext(context, msgid) if context else compiled.gettext(msgid)
         assert got == strs[0], f"{language}: '{key}' is stale in django.mo; run make messages"
+
+
+def test_the_catalogues_hold_every_message_of_the_code(tmp_path: Path) -> None:
+    """Extract the messages afresh (Django's makemessages, in a copy of the
+    project) and compare: a new or changed string in the code or templates
+    that nobody extracted and translated fails here, not in front of a
+    French-speaking resident."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("xgettext") is None:
+        if os.environ.get("COPROD_REQUIRE_SERVICES"):
+            pytest.fail("GNU gettext (xgettext) is needed: apt-get install gettext")
+        pytest.skip("GNU gettext (xgettext) is not installed")
+    root = Path(settings.BASE_DIR)
+    copy = tmp_path / "project"
+    for name in ("coprod", "surveys", "analytics", "templates", "locale"):
+        shutil.copytree(root / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+    shutil.copy(root / "manage.py", copy / "manage.py")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "coprod.settings.local", "PYTHONPATH": str(copy)}
+    env.pop("DATABASE_URL", None)
+    subprocess.run(
+        [sys.executable, "manage.py", "makemessages", "-l", "fr", "--no-obsolete", "--no-location"],
+        cwd=copy,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    fresh = {(c, m) for c, m, _strs in po_entries(copy / "locale" / "fr" / "LC_MESSAGES" / "django.po")}
+    committed = {(c, m) for c, m, _strs in po_entries(LOCALE / "fr" / "LC_MESSAGES" / "django.po")}
+    assert fresh - committed == set(), "messages not in the catalogues: run make messages and translate them"
+    assert committed - fresh == set(), "catalogues hold messages the code no longer has: run make messages"
