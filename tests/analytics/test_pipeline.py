@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 
 from analytics import pending
@@ -71,6 +71,29 @@ def live_wave(celery_worker: str, postgres: None, wave: Wave) -> Wave:
     """An open wave, with the real worker consuming the indices queue."""
     pending._broker_down_until = 0.0
     return wave
+
+
+def test_loading_population_figures_reweights_on_the_worker(live_wave: Wave, locality_a, locality_b) -> None:
+    """A population table loaded through the service reaches the real worker
+    over the broker, which stores the weighted rows beside the unweighted."""
+    from surveys.services.population import population_set
+
+    for seed in range(12):
+        submit(live_wave, "alpha", seed)
+    wait_fresh(live_wave, [locality_a])
+    assert not GapRow.objects.filter(wave=live_wave, weighted=True).exists()
+
+    codes = live_wave.citizen_version.definition["choice_lists"]
+    bands = [c["code"] for c in codes["age_band"]]
+    with transaction.atomic():  # the signal goes out on commit, as in production
+        population_set(locality=locality_a, margins={b: {"female": 100, "male": 100} for b in bands})
+    deadline = time.monotonic() + 30
+    while not GapRow.objects.filter(wave=live_wave, locality=locality_a, weighted=True).exists():
+        assert time.monotonic() < deadline, "the worker never stored the weighted rows"
+        time.sleep(0.1)
+    assert GapRow.objects.filter(wave=live_wave, locality=locality_a, weighted=True).count() == 22
+    assert GapRow.objects.filter(wave=live_wave, locality=locality_a, weighted=False).count() == 22
+    assert not lagging_pairs(live_wave.pk)
 
 
 def test_figures_follow_responses_and_equal_a_fresh_computation(
