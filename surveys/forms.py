@@ -16,6 +16,8 @@ from typing import Any
 
 from django import forms
 from django.http import QueryDict
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -90,6 +92,35 @@ class Question:
     @property
     def multiple(self) -> bool:
         return self.type == "multiple_choice"
+
+    @property
+    def choice_inputs(self) -> SafeString:
+        """The radio buttons or checkboxes with their labels. Built here rather
+        than in a template loop: a page has dozens of them, and this is the
+        costliest part of rendering it."""
+        kind = "checkbox" if self.multiple else "radio"
+        invalid = mark_safe(' aria-invalid="true"') if self.errors else ""
+        checked = mark_safe(" checked")
+        return format_html_join(
+            "\n",
+            '<div class="choice"><input type="{}" id="f-{}-{}" name="{}" value="{}"{}{}>'
+            ' <label for="f-{}-{}">{}</label></div>',
+            (
+                (
+                    kind,
+                    self.code,
+                    n,
+                    self.code,
+                    c.code,
+                    checked if c.checked else "",
+                    invalid,
+                    self.code,
+                    n,
+                    c.label,
+                )
+                for n, c in enumerate(self.choices, start=1)
+            ),
+        )
 
     @property
     def display_value(self) -> str:
