@@ -10,10 +10,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from surveys.db import one_or_none
 from surveys.errors import InvitationInvalid, InvitationUsed, SurveysError, WaveNotOpen
 from surveys.forms import ResumeForm, StartForm
-from surveys.models import Audience, Draft, Wave
+from surveys.models import Audience, Wave
 from surveys.ratelimit import client_ident, over_limit
 from surveys.selectors import version_definition, wave_get_recent, wave_localities
 from surveys.services.drafts import draft_for_resume_code, draft_start, invitation_for_token
@@ -138,26 +137,12 @@ def resume(request: HttpRequest, wave: str) -> HttpResponse:
     return render(request, "surveys/resume.html", {"journey": journey, "form": form})
 
 
-def _journey_with_draft(request: HttpRequest, code: str) -> j.Journey:
-    """For the pages after the start: the wave comes with the draft, in one query."""
-    draft_id = request.session.get(j.citizen_session_key(code))
-    if draft_id is not None:
-        draft = one_or_none(
-            Draft.objects.select_related("wave").filter(
-                pk=draft_id, wave__code=code, audience=Audience.CITIZEN
-            )
-        )
-        if draft is not None:
-            return j.Journey(wave=draft.wave, audience=Audience.CITIZEN, preloaded=draft)
-    return _journey(code)
-
-
 def page(request: HttpRequest, wave: str, number: int) -> HttpResponse:
-    return j.page(request, _journey_with_draft(request, wave), number)
+    return j.page(request, _journey(wave), number)
 
 
 def review(request: HttpRequest, wave: str) -> HttpResponse:
-    return j.review(request, _journey_with_draft(request, wave))
+    return j.review(request, _journey(wave))
 
 
 def done(request: HttpRequest, wave: str) -> HttpResponse:
