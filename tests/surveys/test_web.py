@@ -300,3 +300,19 @@ def test_signing_in_leads_officials_to_their_surveys_and_others_home(official_a,
     assert client.get("/accounts/welcome/")["Location"] == "/official/"
     client.force_login(manager)
     assert client.get("/accounts/welcome/")["Location"] == "/"
+
+
+def test_choice_inputs_escape_everything_from_the_definition() -> None:
+    """Choice markup is built in Python for speed: whatever a questionnaire's
+    author typed is escaped as the template would escape it."""
+    from surveys.forms import Choice, Question
+
+    question = Question(
+        code="q1", type="single_choice", text="", hint="", required=True, value=None, errors=["x"],
+        choices=[Choice('a"><script>', "<b>Yes</b> & more", True), Choice("no", "No", False)],
+    )  # fmt: skip
+    html = str(question.choice_inputs)
+    assert "<script>" not in html and "<b>" not in html
+    assert 'value="a&quot;&gt;&lt;script&gt;"' in html and "&lt;b&gt;Yes&lt;/b&gt; &amp; more" in html
+    assert html.count(' aria-invalid="true"') == 2 and html.count(" checked") == 1
+    assert '<input type="radio" id="f-q1-2" name="q1" value="no" aria-invalid="true">' in html
