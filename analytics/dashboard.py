@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -124,7 +125,8 @@ def gap_table(request: HttpRequest, wave: str) -> HttpResponse:
         level = Level.ACTIVITY
     area = request.GET.get("service_area", "")
     sort = request.GET.get("sort", "gap")
-    rows = gaps_for_wave(found.pk, locality_ids=own, level=level)
+    weighted = request.GET.get("weighted") == "1"
+    rows = gaps_for_wave(found.pk, locality_ids=own, level=level, weighted=weighted)
     if area:
         rows = rows.filter(service_area=area)
     order = SORTABLE.get(sort.lstrip("-"), "gap")
@@ -141,6 +143,9 @@ def gap_table(request: HttpRequest, wave: str) -> HttpResponse:
             "level": level,
             "area": area,
             "sort": sort,
+            "weighted": weighted,
+            # The filters every sort and page link keeps.
+            "query": urlencode({"level": level, "service_area": area, "weighted": int(weighted)}),
             "areas": sorted(
                 {
                     r

@@ -355,3 +355,20 @@ def test_load_population_file(wave: Wave, locality_a, locality_b, tmp_path: Path
     wrong.write_text("place,band,sex,count\nalpha,18_29,female,1\n")
     with pytest.raises(CommandError, match="expected the columns locality,age_band,gender,population"):
         call_command("load_population", str(wrong))
+
+
+def test_the_gap_table_switches_to_the_weighted_figures(weighted_wave: Wave, manager) -> None:
+    client = Client()
+    client.force_login(manager)
+    url = f"/dashboard/{weighted_wave.code}/gaps/?level=overall"
+    plain = client.get(url).content.decode()
+    weighted = client.get(url + "&weighted=1").content.decode()
+    assert "weighted to the population by age band and gender" not in plain and "effective n" not in plain
+    assert "weighted to the population by age band and gender" in weighted
+    row = GapRow.objects.get(locality__code="alpha", level="overall", weighted=True)
+    assert (
+        f'{round(row.citizens_estimate * 100)}% <span class="n-eff">(effective n {row.citizens_n_effective:.0f})'
+        in weighted
+    )
+    assert "weighted=1" in weighted  # sort and page links keep the choice
+    assert "format=csv&amp;level=overall&amp;weighted=true" in weighted
