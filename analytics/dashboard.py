@@ -145,7 +145,9 @@ def gap_table(request: HttpRequest, wave: str) -> HttpResponse:
             "sort": sort,
             "weighted": weighted,
             # The filters every sort and page link keeps.
-            "query": urlencode({"level": level, "service_area": area, "weighted": int(weighted)}),
+            "query": urlencode(
+                {"level": str(level), "service_area": area, "weighted": "1" if weighted else "0"}
+            ),
             "areas": sorted(
                 {
                     r

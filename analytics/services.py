@@ -364,9 +364,26 @@ def wave_qvalues_update(*, wave_id: int) -> int:
             if row.q_value != q:
                 row.q_value = q
                 changed.append(row)
-        GapRow.objects.bulk_update(changed, ["q_value"], batch_size=2000)
+        _qvalues_write(changed)
         updated += len(qs)
     return updated
+
+
+def _qvalues_write(rows: list[GapRow]) -> None:
+    """Store the rows' new q-values. On PostgreSQL one UPDATE from two arrays:
+    a rebuild changes every row of the wave, and bulk_update's CASE batches
+    took 9 s for 44,000 rows."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        GapRow.objects.bulk_update(rows, ["q_value"], batch_size=2000)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {GapRow._meta.db_table} AS g SET q_value = v.q "  # noqa: S608 - fixed identifiers
+            "FROM unnest(%s::bigint[], %s::double precision[]) AS v(id, q) WHERE g.id = v.id",
+            [[r.pk for r in rows], [r.q_value for r in rows]],
+        )
 
 
 def weighting_fingerprint(margins: Margins | None) -> str:

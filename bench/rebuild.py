@@ -67,6 +67,11 @@ def prepare(localities: int, officials: int) -> str:
 def load_part(wave_code: str, part: int, parts: int, citizens: int, localities: int, officials: int) -> int:
     """Load this process's share of the responses; returns how many."""
     _setup()
+    from surveys.signals import response_submitted
+
+    # The rebuild recomputes every locality anyway: without a broker the load's
+    # announcements would run a thousand recomputes in process after each chunk.
+    response_submitted.disconnect(dispatch_uid="analytics.recompute")
     from django.contrib.auth.models import User
 
     from surveys.selectors import wave_get
