@@ -276,13 +276,13 @@ def compute_weighted_gaps(
         if level == Level.ACTIVITY:
             column = position[key]
             took = answered[:, column]
-            citizen = weighted_share(engaged[took, column].astype(bool).tolist(), w[took].tolist())
+            citizen = weighted_share(engaged[took, column].astype(bool), w[took])
         else:
             cols = in_group[(level, key)]
             counts = answered[:, cols].sum(axis=1)
             took = counts > 0
             shares = np.nansum(engaged[:, cols], axis=1)[took] / counts[took]
-            citizen = weighted_mean_t(shares.tolist(), w[took].tolist())
+            citizen = weighted_mean_t(shares, w[took])
         row = _gap_row(
             level,
             key,

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+from numpy.typing import ArrayLike
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
@@ -129,34 +131,37 @@ def citizen_weights(
     return Weighting(method, weights, excluded=len(placed) - len(included))
 
 
-def kish_n_effective(weights: Sequence[float]) -> float:
+def kish_n_effective(weights: ArrayLike) -> float:
     """Kish's effective sample size (sum w)^2 / sum w^2."""
-    return math.fsum(weights) ** 2 / math.fsum(w * w for w in weights)
+    w = np.asarray(weights, dtype=float)
+    return float(w.sum() ** 2 / np.dot(w, w))
 
 
-def weighted_share(engaged: Sequence[bool], weights: Sequence[float]) -> Estimate:
+def weighted_share(engaged: ArrayLike, weights: ArrayLike) -> Estimate:
     """Weighted engaged share with a Wilson interval at the Kish effective n."""
-    n = len(weights)
+    w = np.asarray(weights, dtype=float)
+    n = len(w)
     if n == 0:
         return Estimate(0, None, None, None, None)
-    total = math.fsum(weights)
-    p = math.fsum(w for w, e in zip(weights, engaged, strict=True) if e) / total
-    n_eff = kish_n_effective(weights)
+    total = float(w.sum())
+    p = float(w[np.asarray(engaged, dtype=bool)].sum() / total)
+    n_eff = kish_n_effective(w)
     low, high = proportion_confint(p * n_eff, n_eff, alpha=1 - CONFIDENCE, method="wilson")
     low, high = min(float(low), p), max(float(high), p)
     return Estimate(n, p, clip(low), clip(high), math.sqrt(p * (1 - p)), n_effective=n_eff)
 
 
-def weighted_mean_t(values: Sequence[float], weights: Sequence[float]) -> Estimate:
+def weighted_mean_t(values: ArrayLike, weights: ArrayLike) -> Estimate:
     """Weighted mean with a t interval at the Kish effective n: the weights are
     rescaled to sum to n_eff, so the s.d. has n_eff - 1 degrees of freedom and
     the standard error is s / sqrt(n_eff); no interval when n_eff < 2."""
-    n = len(values)
+    x = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    n = len(x)
     if n == 0:
         return Estimate(0, None, None, None, None)
-    total = math.fsum(weights)
-    n_eff = kish_n_effective(weights)
-    stats = DescrStatsW(list(values), weights=[w * n_eff / total for w in weights], ddof=1)
+    n_eff = kish_n_effective(w)
+    stats = DescrStatsW(x, weights=w * (n_eff / w.sum()), ddof=1)
     mean = float(stats.mean)
     if n_eff < 2 or n < 2:
         return Estimate(n, mean, None, None, None, n_effective=n_eff)
