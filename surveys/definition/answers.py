@@ -149,8 +149,9 @@ def _number_problems(kind: str, value: Any, constraint: Mapping[str, Any]) -> li
 def _text_problems(value: Any, constraint: Mapping[str, Any]) -> list[str]:
     if not isinstance(value, str):
         return [_("Expected text.")]
-    if "\x00" in value:
-        # Never storable (PostgreSQL refuses NUL in text and JSON) and never typed by a person.
+    if "\x00" in value or not _encodable(value):
+        # Never storable (PostgreSQL refuses NUL in text and JSON; a lone
+        # surrogate is no UTF-8 at all) and never typed by a person.
         return [_("Contains a character that is not allowed.")]
     problems = []
     limit = constraint.get("max_length", TEXT_MAX_LENGTH)
@@ -160,6 +161,14 @@ def _text_problems(value: Any, constraint: Mapping[str, Any]) -> list[str]:
     if regex and not re.fullmatch(regex, value):
         problems.append(_("Does not have the expected format."))
     return problems
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _fmt(number: float) -> str:

@@ -60,6 +60,7 @@ def item(code: str, kind: str, **extra: Any) -> dict[str, Any]:
         ("text", {"constraint": {"regex": "[0-9]{4}"}}, "1234", True),
         ("text", {}, 12, False),
         ("text", {}, "nul \x00 byte", False),
+        ("text", {}, "lone \ud800 surrogate", False),
     ],
 )
 def test_value_checks(kind: str, extra: dict[str, Any], value: Any, ok: bool) -> None:

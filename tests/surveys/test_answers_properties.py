@@ -38,7 +38,12 @@ def item_value(item: dict[str, Any], lists: dict[str, Any]) -> st.SearchStrategy
             return st.integers(min_value=int(low), max_value=int(high))
         return st.integers(int(low), int(high)) | st.floats(low, high, allow_nan=False)
     limit = constraint.get("max_length", TEXT_MAX_LENGTH)
-    return st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=min(limit, 200))
+    # Any character a person can type: no NUL, no lone surrogate (category Cs).
+    return st.text(
+        st.characters(exclude_characters="\x00", exclude_categories=["Cs"]),
+        min_size=1,
+        max_size=min(limit, 200),
+    )
 
 
 @st.composite
@@ -67,7 +72,12 @@ def corruptions(item: dict[str, Any], present: bool) -> list[Any]:
         high = item.get("constraint", {}).get("max", 100 if kind == "percent" else None)
         bad += ["12", [1]] + ([high + 1] if high is not None else [])
     if kind == "text":
-        bad += [42, "nul\x00", "x" * (item.get("constraint", {}).get("max_length", TEXT_MAX_LENGTH) + 1)]
+        bad += [
+            42,
+            "nul\x00",
+            "lone \ud800 surrogate",
+            "x" * (item.get("constraint", {}).get("max_length", TEXT_MAX_LENGTH) + 1),
+        ]
     if item["required"] and present:
         bad.append(None)
     return bad
