@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -401,6 +402,18 @@ def _lock(wave_id: int, locality_id: int) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [wave_id, locality_id])
 
 
+def _stamp(
+    rows: Iterable[IndexRow | GapRow], wave_id: int, locality_id: int, watermark: int, now: datetime
+) -> None:
+    """What every stored figure records: where, from which responses, when, how."""
+    for row in rows:
+        row.wave_id = wave_id
+        row.locality_id = locality_id
+        row.watermark = watermark
+        row.computed_at = now
+        row.definition = INDEX_DEFINITION
+
+
 @transaction.atomic
 def locality_recompute(*, wave_id: int, locality_id: int) -> RecomputeResult:
     """Recompute every index of one (wave, locality) from scratch and store it.
@@ -432,12 +445,7 @@ def locality_recompute(*, wave_id: int, locality_id: int) -> RecomputeResult:
         return RecomputeResult(wave_id, locality_id, count, max_id, len(rows), changed=False)
 
     now = timezone.now()
-    for row in rows:
-        row.wave_id = wave_id
-        row.locality_id = locality_id
-        row.watermark = max_id
-        row.computed_at = now
-        row.definition = INDEX_DEFINITION
+    _stamp(rows, wave_id, locality_id, max_id, now)
     IndexRow.objects.bulk_create(
         rows,
         update_conflicts=True,
@@ -468,12 +476,7 @@ def locality_recompute(*, wave_id: int, locality_id: int) -> RecomputeResult:
         )
     else:
         GapRow.objects.filter(wave_id=wave_id, locality_id=locality_id, weighted=True).delete()
-    for gap in gaps:
-        gap.wave_id = wave_id
-        gap.locality_id = locality_id
-        gap.watermark = max_id
-        gap.computed_at = now
-        gap.definition = INDEX_DEFINITION
+    _stamp(gaps, wave_id, locality_id, max_id, now)
     GapRow.objects.bulk_create(
         gaps,
         update_conflicts=True,

@@ -18,14 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import django_setup
-
-POPULATION = {
-    "18_29": {"female": 9000, "male": 10000},
-    "30_44": {"female": 12000, "male": 12000},
-    "45_59": {"female": 11000, "male": 11000},
-    "60_74": {"female": 9000, "male": 8000},
-    "75_plus": {"female": 5000, "male": 3000},
-}
+from rebuild import POPULATION
 
 
 def main() -> None:

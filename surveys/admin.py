@@ -12,7 +12,6 @@ import uuid
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -33,8 +32,8 @@ from surveys.models import (
     WaveLocality,
     WaveStatus,
 )
+from surveys.services.population import population_changed_announce
 from surveys.services.waves import wave_transition
-from surveys.signals import population_changed
 
 
 def _text(value: dict[str, str] | None) -> str:
@@ -94,7 +93,7 @@ class LocalityAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Locality, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if "population_margins" in form.changed_data:
-            transaction.on_commit(lambda: population_changed.send(sender=Locality, locality_id=obj.pk))
+            population_changed_announce(obj)
 
 
 class QuestionnaireVersionInline(admin.TabularInline):

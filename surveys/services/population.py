@@ -86,6 +86,12 @@ def population_set(*, locality: Locality, margins: dict[str, Any] | None) -> Non
     locality.population_margins = margins
     locality.full_clean()
     locality.save(update_fields=["population_margins", "updated_at"])
+    population_changed_announce(locality)
+
+
+def population_changed_announce(locality: Locality) -> None:
+    """Tell analytics, once the transaction commits, that the locality's
+    population figures changed (the admin's form saves them itself)."""
     transaction.on_commit(lambda: population_changed.send(sender=Locality, locality_id=locality.pk))
 
 

@@ -92,6 +92,14 @@ def wave_accepts_responses(wave: Wave) -> bool:
     )
 
 
+def _require_open_now(wave: Wave) -> None:
+    """WaveNotOpen unless the wave, as stored now, accepts responses: the
+    caller's copy may have been read a moment ago (selectors.wave_get_recent)."""
+    current = one_or_none(Wave.objects.filter(pk=wave.pk))
+    if current is None or not wave_accepts_responses(current):
+        raise WaveNotOpen()
+
+
 def response_submit(
     *,
     wave: Wave,
@@ -169,11 +177,8 @@ def _citizen_submit_direct(
         existing = one_or_none(Response.objects.filter(submission_id=submission_id))
         if existing is not None:
             return _replayed(existing, wave, fingerprint)
-        # The wave may be a copy read a moment ago (selectors.wave_get_recent):
-        # the insert refused it if it has closed since, so ask afresh why.
-        current = one_or_none(Wave.objects.filter(pk=wave.pk))
-        if current is None or not wave_accepts_responses(current):
-            raise WaveNotOpen()
+        # The insert also refuses a wave that closed since the caller read it.
+        _require_open_now(wave)
         raise UnknownLocality(f"Locality '{locality_code}' is not part of wave '{wave.code}'.")
     response.pk, response.locality_id = inserted
     response._state.adding = False
@@ -237,10 +242,7 @@ def _submit_in_transaction(
 
     if audience not in Audience.values:
         raise InvalidResponse({"audience": [f"Must be one of: {', '.join(Audience.values)}."]})
-    # The caller's wave may be a copy read a moment ago (selectors.wave_get_recent).
-    current = one_or_none(Wave.objects.filter(pk=wave.pk))
-    if current is None or not wave_accepts_responses(current):
-        raise WaveNotOpen()
+    _require_open_now(wave)
     locality_id = next(
         iter(
             WaveLocality.objects.filter(wave=wave, locality__code=locality_code)

@@ -131,8 +131,6 @@ def expected_gaps(wave: Wave, locality_ids: list[int]) -> dict[tuple[int, str, s
     """{(locality id, level, key): gap figures} with the method of shared/DESIGN.md,
     computed independently: MOVER by hand, the normal test with SciPy,
     Benjamini-Hochberg with statsmodels over the wave's unsuppressed rows."""
-    from statsmodels.stats.multitest import multipletests
-
     out: dict[tuple[int, str, str], dict[str, Any]] = {}
     for locality_id in locality_ids:
         indices = expected_indices(wave, locality_id)
@@ -156,14 +154,7 @@ def expected_gaps(wave: Wave, locality_ids: list[int]) -> dict[tuple[int, str, s
                 se = np.sqrt(c["sd"] ** 2 / c["n"] + o["sd"] ** 2 / o["n"]) if o["n"] >= 2 else 0.0
                 row["p_value"] = float(2 * stats.norm.sf(abs(d / se))) if se > 0 else None
             out[(locality_id, level, key)] = row
-    for level in ("activity", "service_area", "overall"):
-        tested = [(k, r["p_value"]) for k, r in out.items() if k[1] == level and r["p_value"] is not None]
-        qs = multipletests([p for _, p in tested], method="fdr_bh")[1] if tested else []
-        for (k, _), q in zip(tested, qs, strict=True):
-            out[k]["q_value"] = float(q)
-    for r in out.values():
-        r.setdefault("q_value", None)
-    return out
+    return _with_qvalues(out)
 
 
 def _wilson(p: float, n: float) -> tuple[float, float]:
@@ -241,8 +232,6 @@ def expected_weighted_gaps(
     weighted shares with a closed-form Wilson interval and weighted means with
     a SciPy t interval at the Kish effective n, MOVER and the normal test, and
     statsmodels' Benjamini-Hochberg over the wave's weighted rows."""
-    from statsmodels.stats.multitest import multipletests
-
     from surveys.models import Activity, Locality
 
     citizen_def = wave.citizen_version.definition
@@ -304,6 +293,15 @@ def expected_weighted_gaps(
                 se = np.sqrt(c["sd"] ** 2 / c["n_eff"] + o["sd"] ** 2 / o["n"])
                 row["p_value"] = float(2 * stats.norm.sf(abs(d / se))) if se > 0 else None
             out[(locality_id, level, key)] = row
+    return _with_qvalues(out)
+
+
+def _with_qvalues(
+    out: dict[tuple[int, str, str], dict[str, Any]],
+) -> dict[tuple[int, str, str], dict[str, Any]]:
+    """Benjamini-Hochberg (statsmodels) over the rows with a p-value, level by level."""
+    from statsmodels.stats.multitest import multipletests
+
     for level in ("activity", "service_area", "overall"):
         tested = [(k, r["p_value"]) for k, r in out.items() if k[1] == level and r["p_value"] is not None]
         qs = multipletests([p for _, p in tested], method="fdr_bh")[1] if tested else []
