@@ -42,7 +42,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not REQUIRE_SERVICES:
         return
     missing = []
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if settings.DATABASES["default"]["ENGINE"] != settings.POSTGRESQL_ENGINE:
         missing.append("DATABASE_URL (PostgreSQL)")
     if not settings.REDIS_URL:
         missing.append("REDIS_URL")
@@ -74,7 +74,7 @@ def services() -> Services:
 @pytest.fixture
 def postgres(db: None) -> None:
     """Tests of PostgreSQL-only behaviour; skip (or fail in CI) on SQLite."""
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if settings.DATABASES["default"]["ENGINE"] != settings.POSTGRESQL_ENGINE:
         if REQUIRE_SERVICES:
             pytest.fail("DATABASE_URL does not point to PostgreSQL")
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
@@ -162,7 +162,7 @@ def celery_worker(services: Services, django_db_setup: None, django_db_blocker) 
     from coprod.celery import app
 
     db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
+    if db["ENGINE"] != settings.POSTGRESQL_ENGINE:
         pytest.fail("the Celery worker fixture needs PostgreSQL (DATABASE_URL)")
     database_url = (
         f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"

@@ -89,4 +89,4 @@ def test_the_real_services_are_used_when_their_urls_are_set() -> None:
     }
     result = manage("shell", "-v", "0", "-c", script, env=env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.db.backends.postgresql", "False", "RedisCache"]
+    assert result.stdout.split() == ["coprod.db.postgresql", "False", "RedisCache"]

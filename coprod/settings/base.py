@@ -83,6 +83,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Django's PostgreSQL backend with a health check that needs no round trip (see the module).
+POSTGRESQL_ENGINE = "coprod.db.postgresql"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = POSTGRESQL_ENGINE
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default serves a few people at once; WAL lets readers and
     # the one writer proceed together, and the busy timeout waits out a lock

@@ -6,7 +6,7 @@ names it (ImproperlyConfigured), rather than running with a silent default.
 """
 
 from coprod.settings.base import *  # noqa: F403
-from coprod.settings.base import DATABASES
+from coprod.settings.base import DATABASES, POSTGRESQL_ENGINE
 from coprod.settings.env import env_bool, env_int, env_list, env_required
 
 DEBUG = env_bool("DEBUG", default=False)
@@ -19,7 +19,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 env_required("DATABASE_URL")
 env_required("CELERY_BROKER_URL")
 env_required("REDIS_URL")
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+if DATABASES["default"]["ENGINE"] != POSTGRESQL_ENGINE:
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL in production.")

@@ -1,0 +1,109 @@
+"""Benchmark: the yardstick the submission targets are set against.
+
+Issue #3 scales its targets to "a bare Django view that parses such a body and
+inserts one JSON row into PostgreSQL, under gunicorn" (930 requests/s on the
+machine the issue was written on). This serves exactly that view
+(bench/bare_app.py) with gunicorn gthread and posts the same bodies with the
+same wrk script as bench/submit.py, so the project's figures can be read as a
+fraction of what this machine does with no framework work at all.
+
+    DATABASE_URL=postgres://... .venv/bin/python bench/bare.py --duration 20 --workers 2 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, cpu_by_program, cpu_delta, django_setup, prepare
+from submit import bodies, run_wrk
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8766)
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        raise SystemExit("Set DATABASE_URL to PostgreSQL (see README).")
+
+    django_setup()
+    from django.db import connection
+
+    wave, localities = prepare(5)  # only for realistic bodies
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
+        handle.write("\n".join(bodies(wave, localities, 500)) + "\n")
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_bare_response")
+        cursor.execute("CREATE TABLE bench_bare_response (id bigserial PRIMARY KEY, body jsonb NOT NULL)")
+
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    server = subprocess.Popen(
+        [
+            gunicorn,
+            "bare_app:application",
+            "--chdir",
+            str(ROOT / "bench"),
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+            "--access-logfile",
+            "/dev/null",
+        ],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": ""},
+    )
+    try:
+        _wait_until_listening(args.port)
+        path = f"/api/v1/waves/{wave}/responses/"
+        run_wrk(args.port, path, handle.name, 3, args.connections)  # warm-up
+        before = cpu_by_program()
+        result = run_wrk(args.port, path, handle.name, args.duration, args.connections)
+        after = cpu_by_program()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    seconds = result["duration_us"] / 1e6
+    print(f"BARE C={args.connections} gunicorn {args.workers}x{args.threads} gthread, wrk -t2")
+    print(
+        f"     requests/s       {result['created'] / seconds:8.1f}  ({result['created']} in {seconds:.1f} s)"
+    )
+    print(
+        f"     latency ms       p50 {result['p50_us'] / 1000:.1f}  p95 {result['p95_us'] / 1000:.1f}"
+        f"  p99 {result['p99_us'] / 1000:.1f}"
+    )
+    print(f"     non-201 replies  {result['other']}  socket errors {result['errors']}")
+    print(f"     CPU in the run   {cpu_delta(before, after)}")
+
+
+def _wait_until_listening(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=2).connect()
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit("gunicorn did not start within 30 s")
+
+
+if __name__ == "__main__":
+    main()

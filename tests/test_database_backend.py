@@ -1,0 +1,59 @@
+"""The PostgreSQL backend's health check (coprod.db.postgresql): no round trip
+for a live connection, and a connection the server closed is replaced before
+the request that finds it uses it."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _terminate(pid: int) -> None:
+    """What a server restart or an administrator does to a connection, from outside."""
+    db = settings.DATABASES["default"]
+    with psycopg.connect(
+        host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"] or None,
+        dbname=connection.settings_dict["NAME"], autocommit=True,
+    ) as other:  # fmt: skip
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if not connection.is_usable():
+            return
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def test_a_live_connection_is_usable_without_a_query(postgres: None, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _backend_pid()
+    raw = connection.connection
+    opened = []
+    real_cursor = raw.cursor
+    monkeypatch.setattr(raw, "cursor", lambda *a, **k: opened.append(1) or real_cursor(*a, **k))
+    assert connection.is_usable()
+    assert opened == []  # Django's own check sends SELECT 1 through a cursor here
+
+
+def test_a_connection_the_server_closed_is_found_unusable(postgres: None) -> None:
+    _terminate(_backend_pid())
+    assert not connection.is_usable()
+    connection.close()  # for the test database's own clean-up
+
+
+def test_the_request_after_a_server_side_disconnect_gets_a_new_connection(postgres: None) -> None:
+    old = _backend_pid()
+    _terminate(old)
+    # What Django does as each request starts and first touches the database.
+    close_old_connections()
+    assert _backend_pid() != old
