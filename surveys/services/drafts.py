@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from surveys.definition.answers import clean_answers, is_unanswered
@@ -90,23 +91,42 @@ def draft_start(
     )
 
 
-@transaction.atomic
 def draft_save(*, draft: Draft, answers: dict[str, Any], language: str) -> Draft:
     """Merge one page's answers into the draft (an empty answer clears the item).
     Saved unvalidated: what the respondent typed is never thrown away. The
-    draft is re-read under a row lock, so two tabs saving different pages
-    both keep their answers."""
-    current = Draft.objects.select_for_update().only("answers").get(pk=draft.pk)
-    merged = dict(current.answers)
-    for code, value in answers.items():
-        if is_unanswered(value):
-            merged.pop(code, None)
-        else:
-            merged[code] = value
-    draft.answers = merged
-    draft.language = language
-    draft.save(update_fields=["answers", "language", "updated_at"])
+    merge happens against what is stored at that moment, so two tabs saving
+    different pages both keep their answers."""
+    given = {code: value for code, value in answers.items() if not is_unanswered(value)}
+    cleared = [code for code in answers if code not in given]
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        # One statement: PostgreSQL merges into the current row under its own
+        # row lock (an UPDATE re-reads a row another transaction just changed).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Draft._meta.db_table} SET answers = (answers || %s::jsonb) - %s::text[], "  # noqa: S608 - fixed identifiers
+                "language = %s, updated_at = %s WHERE id = %s RETURNING answers",
+                [json.dumps(given), cleared, language, now, draft.pk],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            raise Draft.DoesNotExist(f"Draft {draft.pk} no longer exists.")
+        merged = row[0] if isinstance(row[0], dict) else json.loads(row[0])
+    else:
+        merged = _draft_merge_locked(draft.pk, given, cleared, language, now)
+    draft.answers, draft.language, draft.updated_at = merged, language, now
     return draft
+
+
+@transaction.atomic
+def _draft_merge_locked(
+    draft_id: int, given: dict[str, Any], cleared: list[str], language: str, now: datetime
+) -> dict[str, Any]:
+    current = Draft.objects.select_for_update().only("answers").get(pk=draft_id)
+    merged = {code: value for code, value in current.answers.items() if code not in cleared}
+    merged.update(given)
+    Draft.objects.filter(pk=draft_id).update(answers=merged, language=language, updated_at=now)
+    return merged
 
 
 @transaction.atomic

@@ -51,8 +51,7 @@ def start(request: HttpRequest, wave: str) -> HttpResponse:
             locality_code=form.cleaned_data["locality"],
             language=_language(journey.wave),
         )
-        journey.remember(request, draft)
-        return HttpResponseRedirect(journey.url("page", number=1))
+        return journey.remember(request, HttpResponseRedirect(journey.url("page", number=1)), draft)
     definition = version_definition(journey.wave.citizen_version_id)
     return render(
         request,
@@ -103,8 +102,9 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                     )
                 except SurveysError:
                     return j.unavailable(request, "not_open")
-                journey.remember(request, current)
-            response = HttpResponseRedirect(_continue_url(journey, current))
+            response = journey.remember(
+                request, HttpResponseRedirect(_continue_url(journey, current)), current
+            )
     response["Referrer-Policy"] = "no-referrer"
     return response
 
@@ -125,8 +125,7 @@ def resume(request: HttpRequest, wave: str) -> HttpResponse:
             return j.too_many(request, until - time.time())
         draft = draft_for_resume_code(wave=journey.wave, code=form.cleaned_data["code"])
         if draft is not None:
-            journey.remember(request, draft)
-            return HttpResponseRedirect(_continue_url(journey, draft))
+            return journey.remember(request, HttpResponseRedirect(_continue_url(journey, draft)), draft)
         wait = over_limit(request, "resume_fail")
         if wait:
             cache.set(blocked, time.time() + wait, int(wait) + 1)
@@ -157,5 +156,4 @@ def saved(request: HttpRequest, wave: str) -> HttpResponse:
 def restart(request: HttpRequest, wave: str) -> HttpResponse:
     """Forget this browser's draft (a shared computer: the next person starts afresh)."""
     journey = _journey(wave)
-    request.session.pop(journey.session_key, None)
-    return HttpResponseRedirect(journey.url("start"))
+    return journey.forget(request, HttpResponseRedirect(journey.url("start")))

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -38,7 +39,14 @@ def citizen_session_key(wave_code: str) -> str:
 
 @dataclass(frozen=True)
 class Journey:
-    """Where a respondent's draft lives in the session and which URLs serve it."""
+    """Where a respondent's draft is remembered and which URLs serve it.
+
+    A citizen's browser holds a signed cookie naming their draft, so the
+    citizens' pages need no server-side session at all (no session read on
+    every page, no session row written when they begin). The signature
+    (SECRET_KEY, salted per wave) means the cookie cannot be altered to point
+    at another draft. Officials are signed in, and their drafts follow their
+    session."""
 
     wave: Wave
     audience: str
@@ -51,6 +59,14 @@ class Journey:
         if self.audience == Audience.OFFICIAL:
             return f"coprod:draft:official:{self.wave.code}:{self.locality_code}"
         return citizen_session_key(self.wave.code)
+
+    @property
+    def cookie_name(self) -> str:
+        return f"coprod_draft_{self.wave.code}"
+
+    @property
+    def _cookie_salt(self) -> str:
+        return f"coprod.draft:{self.wave.code}"
 
     @property
     def start_url(self) -> str:
@@ -68,26 +84,69 @@ class Journey:
             )
         return reverse(f"surveys:{name}", kwargs={"wave": self.wave.code, **kwargs})
 
+    def _draft_id(self, request: HttpRequest) -> int | None:
+        if self.audience == Audience.OFFICIAL:
+            return request.session.get(self.session_key)
+        signed = request.get_signed_cookie(self.cookie_name, default=None, salt=self._cookie_salt)
+        return int(signed) if signed and signed.isdigit() else None
+
     def draft(self, request: HttpRequest) -> Draft | None:
         if self.preloaded is not None:
             return self.preloaded
-        # One narrow query on every page: the wave is already known, the rest
-        # (locality, response) is loaded only by the few views that need it.
-        drafts = Draft.objects.filter(wave=self.wave, audience=self.audience)
-        draft_id = request.session.get(self.session_key)
+        draft_id = self._draft_id(request)
         found = None
         if draft_id is not None:
-            found = one_or_none(drafts.filter(pk=draft_id))
+            found = draft_of_wave(draft_id, self.wave, self.audience)
         elif self.audience == Audience.OFFICIAL and self.user is not None:
             found = one_or_none(
-                drafts.filter(respondent=self.user, locality__code=self.locality_code, response__isnull=True)
+                Draft.objects.filter(
+                    wave=self.wave,
+                    audience=self.audience,
+                    respondent=self.user,
+                    locality__code=self.locality_code,
+                    response__isnull=True,
+                )
             )
         if found is not None:
             found.wave = self.wave
         return found
 
-    def remember(self, request: HttpRequest, draft: Draft) -> None:
-        request.session[self.session_key] = draft.pk
+    def remember(self, request: HttpRequest, response: HttpResponse, draft: Draft) -> HttpResponse:
+        """Make ``draft`` this browser's answers in progress from ``response`` on."""
+        if self.audience == Audience.OFFICIAL:
+            request.session[self.session_key] = draft.pk
+        else:
+            response.set_signed_cookie(
+                self.cookie_name,
+                str(draft.pk),
+                salt=self._cookie_salt,
+                max_age=settings.DRAFT_RETENTION_DAYS * 24 * 3600,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
+        return response
+
+    def forget(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """This browser no longer continues its draft (a shared computer)."""
+        if self.audience == Audience.OFFICIAL:
+            request.session.pop(self.session_key, None)
+        else:
+            response.delete_cookie(self.cookie_name, samesite="Lax")
+        return response
+
+
+def draft_of_wave(draft_id: int, wave: Wave, audience: str) -> Draft | None:
+    """The draft with this id, if it belongs to the wave and audience.
+
+    Read on every page of every journey, so by a fixed SQL statement: the
+    ORM's compiling of the equivalent filter took longer than the query."""
+    table = Draft._meta.db_table
+    drafts = Draft.objects.raw(
+        f"SELECT * FROM {table} WHERE id = %s AND wave_id = %s AND audience = %s",  # noqa: S608 - fixed identifiers
+        [draft_id, wave.pk, audience],
+    )
+    return next(iter(drafts), None)
 
 
 def definition_of(draft: Draft) -> dict[str, Any]:

@@ -75,8 +75,7 @@ def start(request: HttpRequest, wave: str, locality: str) -> HttpResponse:
             )
         except SurveysError:
             return j.unavailable(request, "forbidden", status=403)
-        journey.remember(request, draft)
-    return HttpResponseRedirect(journey.url("page", number=1))
+    return journey.remember(request, HttpResponseRedirect(journey.url("page", number=1)), draft)
 
 
 @official_required

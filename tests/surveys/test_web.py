@@ -7,6 +7,8 @@ import re
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.test import Client
 
 from surveys.models import Draft, Response, Wave
@@ -105,6 +107,49 @@ def test_a_reload_or_a_new_visit_restores_the_answers(citizen: Client, wave: Wav
     landing = citizen.get(f"/w/{wave.code}/").content.decode()
     assert "Continue where you left off" in landing
     assert re.search(r'value="rarely"\s+checked', citizen.get(f"/w/{wave.code}/p/1/").content.decode())
+
+
+def test_a_citizens_journey_keeps_no_server_side_session(citizen: Client, wave: Wave) -> None:
+    start(citizen, wave)
+    answer_all(citizen, wave, citizen_answers(wave), f"/w/{wave.code}/")
+    citizen.post(f"/w/{wave.code}/review/")
+
+    assert Response.objects.count() == 1
+    assert Session.objects.count() == 0
+    assert settings.SESSION_COOKIE_NAME not in citizen.cookies
+    cookie = citizen.cookies[f"coprod_draft_{wave.code}"]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
+    assert int(cookie["max-age"]) == settings.DRAFT_RETENTION_DAYS * 24 * 3600
+
+
+def test_the_draft_cookie_cannot_be_pointed_at_another_draft(citizen: Client, wave: Wave) -> None:
+    start(citizen, wave)
+    citizen.post(f"/w/{wave.code}/p/1/", {"safety_secure_home": "rarely", "action": "back"})
+    mine = Draft.objects.get()
+    other = Client()
+    start(other, wave)
+    theirs = Draft.objects.exclude(pk=mine.pk).get()
+    name = f"coprod_draft_{wave.code}"
+    signed = other.cookies[name].value
+    assert signed.startswith(f"{theirs.pk}:")
+    other.cookies[name] = f"{mine.pk}:" + signed.split(":", 1)[1]
+
+    page = other.get(f"/w/{wave.code}/p/1/")
+
+    assert page.status_code == 302 and page["Location"] == f"/w/{wave.code}/"
+    assert "Continue where you left off" not in other.get(f"/w/{wave.code}/").content.decode()
+
+
+def test_starting_afresh_forgets_the_draft_in_this_browser_only(citizen: Client, wave: Wave) -> None:
+    start(citizen, wave)
+    citizen.post(f"/w/{wave.code}/p/1/", {"safety_secure_home": "rarely", "action": "back"})
+
+    restarted = citizen.post(f"/w/{wave.code}/restart/")
+
+    assert restarted["Location"] == f"/w/{wave.code}/"
+    assert "Continue where you left off" not in citizen.get(f"/w/{wave.code}/").content.decode()
+    assert citizen.get(f"/w/{wave.code}/p/1/")["Location"] == f"/w/{wave.code}/"
+    assert Draft.objects.get().answers == {"safety_secure_home": "rarely"}  # kept for its resume code
 
 
 def test_a_resume_code_restores_the_answers_in_another_browser(citizen: Client, wave: Wave) -> None:
