@@ -16,9 +16,10 @@ from typing import Any
 
 from django import forms
 from django.http import QueryDict
+from django.utils.formats import localize
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from surveys.definition.validate import CHOICE_TYPES, NUMERIC_TYPES
@@ -94,22 +95,84 @@ class Question:
         return self.type == "multiple_choice"
 
     @property
-    def choice_inputs(self) -> SafeString:
-        """The radio buttons or checkboxes with their labels. Built here rather
-        than in a template loop: a page has dozens of them, and this is the
-        costliest part of rendering it. Every value from the definition is
-        escaped; the rest are constants."""
+    def choice_inputs(self) -> str:
+        """The radio buttons or checkboxes with their labels, as HTML."""
         kind = "checkbox" if self.multiple else "radio"
         invalid = ' aria-invalid="true"' if self.errors else ""
         code = escape(self.code)
-        return mark_safe(  # noqa: S308 - built from escaped values and constants
-            "\n".join(
-                f'<div class="choice"><input type="{kind}" id="f-{code}-{n}" name="{code}" '
-                f'value="{escape(c.code)}"{" checked" if c.checked else ""}{invalid}> '
-                f'<label for="f-{code}-{n}">{escape(c.label)}</label></div>'
-                for n, c in enumerate(self.choices, start=1)
-            )
+        return "\n".join(
+            f'<div class="choice"><input type="{kind}" id="f-{code}-{n}" name="{code}" '
+            f'value="{escape(c.code)}"{" checked" if c.checked else ""}{invalid}> '
+            f'<label for="f-{code}-{n}">{escape(c.label)}</label></div>'
+            for n, c in enumerate(self.choices, start=1)
         )
+
+    @property
+    def html(self) -> SafeString:
+        """The whole question as the page shows it: a fieldset and legend for
+        choices, a bound label otherwise; hint and error linked by
+        aria-describedby. Built here rather than in a template: a page has
+        many questions and this was most of the cost of showing it. Every
+        value from the definition and every answer is escaped; the rest are
+        constants."""
+        code = escape(self.code)
+        errors = " ".join(escape(e) for e in self.errors)
+        described = " ".join(
+            ([f"hint-{code}"] if self.hint else []) + ([f"err-{code}"] if self.errors else [])
+        )
+        described_by = f' aria-describedby="{described}"' if described else ""
+        # (Translated outside the f-strings, where makemessages can find them.)
+        required_word, error_word = escape(gettext("required")), escape(gettext("Error:"))
+        required = f' <span class="required">({required_word})</span>' if self.required else ""
+        hint = f'<p class="hint" id="hint-{code}">{escape(self.hint)}</p>' if self.hint else ""
+        error = (
+            f'<p class="error-message" id="err-{code}"><span class="visually-hidden">'
+            f"{error_word}</span> {errors}</p>"
+            if self.errors
+            else ""
+        )
+        relevant = f' data-relevant="{escape(self.relevant_json)}"' if self.relevant_json else ""
+        parts = [f'<div class="question{" has-error" if self.errors else ""}" id="q-{code}"{relevant}>']
+        if self.is_choice:
+            parts += [
+                f"<fieldset{described_by}>",
+                f'<legend class="question-text">{escape(self.text)}{required}</legend>',
+                hint,
+                error,
+                f'<div class="choices">\n{self.choice_inputs}\n</div>',
+                "</fieldset>",
+            ]
+        else:
+            percent_words = escape(gettext("a percentage from 0 to 100"))
+            percent = (
+                f'<span class="visually-hidden"> ({percent_words})</span>' if self.type == "percent" else ""
+            )
+            state = (' aria-required="true"' if self.required else "") + (
+                ' aria-invalid="true"' if self.errors else ""
+            )
+            value = "" if self.value is None else escape(localize(self.value))
+            parts += [
+                f'<label class="question-text" for="f-{code}">{escape(self.text)}{required}{percent}</label>',
+                hint,
+                error,
+            ]
+            if self.type == "text":
+                attrs = "".join(f' {k}="{escape(v)}"' for k, v in self.attrs.items())
+                parts.append(
+                    f'<textarea id="f-{code}" name="{code}" rows="4"{attrs}{described_by}{state}>'
+                    f"{value}</textarea>"
+                )
+            else:
+                inputmode = (
+                    f' inputmode="{escape(self.attrs["inputmode"])}"' if "inputmode" in self.attrs else ""
+                )
+                unit = '<span aria-hidden="true">%</span>' if self.type == "percent" else ""
+                parts.append(
+                    f'<div class="number-input"><input type="text" id="f-{code}" name="{code}" '
+                    f'value="{value}" autocomplete="off"{inputmode}{described_by}{state}>{unit}</div>'
+                )
+        parts.append("</div>")
+        return mark_safe("\n".join(part for part in parts if part))  # noqa: S308 - built from escaped values and constants
 
     @property
     def display_value(self) -> str:

@@ -356,8 +356,41 @@ def test_choice_inputs_escape_everything_from_the_definition() -> None:
         code="q1", type="single_choice", text="", hint="", required=True, value=None, errors=["x"],
         choices=[Choice('a"><script>', "<b>Yes</b> & more", True), Choice("no", "No", False)],
     )  # fmt: skip
-    html = str(question.choice_inputs)
+    html = str(question.html)
     assert "<script>" not in html and "<b>" not in html
     assert 'value="a&quot;&gt;&lt;script&gt;"' in html and "&lt;b&gt;Yes&lt;/b&gt; &amp; more" in html
     assert html.count(' aria-invalid="true"') == 2 and html.count(" checked") == 1
     assert '<input type="radio" id="f-q1-2" name="q1" value="no" aria-invalid="true">' in html
+
+
+def test_question_markup_escapes_answers_and_links_hints_and_errors() -> None:
+    """The rest of a question's markup, also built in Python, escapes what
+    respondents typed and what authors wrote, and keeps the accessible links."""
+    from django.utils import translation
+
+    from surveys.forms import Question
+
+    text = Question(
+        code="t1", type="text", text="Say <i>it</i>", hint="Hint & more", required=True,
+        value='</textarea><script>"', errors=["Too <long>"], attrs={"maxlength": "500"},
+        relevant_json='{"item":"a","equals":"x"}',
+    )  # fmt: skip
+    html = str(text.html)
+    assert "<script>" not in html and "<i>" not in html and "<long>" not in html
+    assert "&lt;/textarea&gt;&lt;script&gt;&quot;</textarea>" in html
+    assert 'data-relevant="{&quot;item&quot;:&quot;a&quot;,&quot;equals&quot;:&quot;x&quot;}"' in html
+    assert (
+        '<textarea id="f-t1" name="t1" rows="4" maxlength="500" aria-describedby="hint-t1 err-t1"'
+        ' aria-required="true" aria-invalid="true">' in html
+    )
+    assert '<label class="question-text" for="f-t1">Say &lt;i&gt;it&lt;/i&gt; <span class="required">' in html
+
+    number = Question(
+        code="n1", type="percent", text="Share", hint="", required=False, value=12.5, errors=[],
+        attrs={"inputmode": "decimal", "min": "0"},
+    )  # fmt: skip
+    with translation.override("fr"):
+        html = str(number.html)
+    assert 'value="12,5"' in html  # as the respondent's language writes it (and as the form reads it back)
+    assert 'inputmode="decimal"' in html and "min=" not in html and "aria-describedby" not in html
+    assert "pourcentage" in html
