@@ -72,12 +72,33 @@ def wave_get_recent(code: str) -> Wave | None:
 def recent_waves_forget(code: str | None = None) -> None:
     if code is None:
         _recent_waves.clear()
+        _recent_localities.clear()
     else:
         _recent_waves.pop(code, None)
+        _recent_localities.pop(code, None)
 
 
 def wave_localities(wave: Wave) -> QuerySet[Locality]:
     return Locality.objects.filter(wave_localities__wave=wave).order_by("code")
+
+
+# wave code -> (monotonic expiry, the wave's localities by code).
+_recent_localities: dict[str, tuple[float, dict[str, Locality]]] = {}
+
+
+def wave_localities_recent(wave: Wave) -> dict[str, Locality]:
+    """The wave's localities by code, ordered by code, as this process read
+    them at most ``WAVE_CACHE_SECONDS`` ago; same rules as ``wave_get_recent``
+    (the submission re-checks the locality in the database). Changing a
+    wave's localities drops this process's copy at once."""
+    now = time.monotonic()
+    hit = _recent_localities.get(wave.code)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    found = {locality.code: locality for locality in wave_localities(wave)}
+    if settings.WAVE_CACHE_SECONDS > 0:
+        _recent_localities[wave.code] = (now + settings.WAVE_CACHE_SECONDS, found)
+    return found
 
 
 def study_get(code: str) -> Study | None:

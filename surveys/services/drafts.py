@@ -20,8 +20,8 @@ from surveys.errors import (
     UnknownLocality,
     WaveNotOpen,
 )
-from surveys.models import Audience, Draft, Invitation, OfficialProfile, Response, Wave, WaveLocality
-from surveys.selectors import version_definition
+from surveys.models import Audience, Draft, Invitation, OfficialProfile, Response, Wave
+from surveys.selectors import version_definition, wave_localities_recent
 from surveys.services.responses import (
     SubmitResult,
     receipt_generate,
@@ -52,7 +52,6 @@ def invitation_for_token(token: str) -> Invitation:
     return invitation
 
 
-@transaction.atomic
 def draft_start(
     *,
     wave: Wave,
@@ -64,26 +63,23 @@ def draft_start(
     answers: dict[str, Any] | None = None,
 ) -> Draft:
     """Begin answering. Officials must be bound to the locality; their earlier
-    answer (if any) may be passed as ``answers`` to edit it.
+    answer (if any) may be passed as ``answers`` to edit it. One INSERT: the
+    wave's localities come from the process's recent copy (a draft is not a
+    response; submitting re-checks the locality in the database).
     Raises WaveNotOpen, UnknownLocality, SubmissionForbidden."""
     if not wave_accepts_responses(wave):
         raise WaveNotOpen()
-    wave_locality = (
-        WaveLocality.objects.select_related("locality")
-        .filter(wave=wave, locality__code=locality_code)
-        .first()
-    )
-    if wave_locality is None:
+    locality = wave_localities_recent(wave).get(locality_code)
+    if locality is None:
         raise UnknownLocality(f"Locality '{locality_code}' is not part of wave '{wave.code}'.")
     if audience == Audience.OFFICIAL and (
-        user is None
-        or not OfficialProfile.objects.filter(user=user, localities=wave_locality.locality).exists()
+        user is None or not OfficialProfile.objects.filter(user=user, localities=locality).exists()
     ):
         raise SubmissionForbidden("You are not an official of this locality.")
     return Draft.objects.create(
         wave=wave,
         audience=audience,
-        locality=wave_locality.locality,
+        locality=locality,
         language=language,
         invitation=invitation,
         respondent=user if audience == Audience.OFFICIAL else None,
@@ -161,12 +157,16 @@ def draft_submit(*, draft: Draft, user: User | None = None) -> DraftSubmitted:
     the respondent's own later answers made irrelevant are dropped.
     Raises what response_submit raises."""
     locked = Draft.objects.select_for_update().get(pk=draft.pk)
+    if locked.wave_id == draft.wave_id:
+        locked.wave = draft.wave  # already read by the caller; response_submit re-checks it is open
     definition = version_definition(locked.wave.version_id_for(locked.audience))
+    localities = {locality.pk: locality for locality in wave_localities_recent(locked.wave).values()}
+    locality = localities.get(locked.locality_id) or locked.locality
     result: SubmitResult = response_submit(
         wave=locked.wave,
         submission_id=locked.submission_id,
         audience=locked.audience,
-        locality_code=locked.locality.code,
+        locality_code=locality.code,
         language=locked.language,
         answers=clean_answers(definition, locked.answers),
         invitation=locked.invitation,

@@ -14,7 +14,7 @@ from surveys.errors import InvitationInvalid, InvitationUsed, SurveysError, Wave
 from surveys.forms import Choice, Question, ResumeForm, StartForm
 from surveys.models import Audience, Wave
 from surveys.ratelimit import client_ident, over_limit
-from surveys.selectors import version_definition, wave_get_recent, wave_localities
+from surveys.selectors import version_definition, wave_get_recent, wave_localities_recent
 from surveys.services.drafts import draft_for_resume_code, draft_start, invitation_for_token
 from surveys.services.responses import wave_accepts_responses
 from surveys.views import journey as j
@@ -38,7 +38,7 @@ def start(request: HttpRequest, wave: str) -> HttpResponse:
     if not wave_accepts_responses(journey.wave):
         return j.wave_unavailable(request, journey.wave)
     existing = journey.draft(request)
-    localities = [(loc.code, loc.name) for loc in wave_localities(journey.wave)]
+    localities = [(loc.code, loc.name) for loc in wave_localities_recent(journey.wave).values()]
     initial = {"locality": localities[0][0]} if len(localities) == 1 else {}
     form = StartForm(request.POST or None, localities=localities, initial=initial)
     if request.method == "POST" and form.is_valid():

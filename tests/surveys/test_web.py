@@ -394,3 +394,39 @@ def test_question_markup_escapes_answers_and_links_hints_and_errors() -> None:
     assert 'value="12,5"' in html  # as the respondent's language writes it (and as the form reads it back)
     assert 'inputmode="decimal"' in html and "min=" not in html and "aria-describedby" not in html
     assert "pourcentage" in html
+
+
+def test_a_locality_added_to_an_open_wave_is_offered_at_once(citizen: Client, wave: Wave, settings) -> None:  # type: ignore[no-untyped-def]
+    from surveys.models import Locality
+    from surveys.services.waves import wave_ensure
+
+    settings.WAVE_CACHE_SECONDS = 600  # the start page's localities are this process's recent copy
+    assert "Gamma" not in citizen.get(f"/w/{wave.code}/").content.decode()
+    wave_ensure(
+        code=wave.code, study=wave.study, localities=[Locality.objects.create(code="gamma", name="Gamma")]
+    )
+
+    assert "Gamma" in citizen.get(f"/w/{wave.code}/").content.decode()
+    start(citizen, wave, "gamma")
+
+
+def test_a_locality_another_process_removed_cannot_receive_the_response(
+    citizen: Client, wave: Wave, settings
+) -> None:  # type: ignore[no-untyped-def]
+    from django.db import connection
+
+    settings.WAVE_CACHE_SECONDS = 600
+    citizen.get(f"/w/{wave.code}/")
+    with connection.cursor() as cursor:  # behind this process's back, as another server would
+        cursor.execute(
+            "DELETE FROM surveys_wavelocality WHERE wave_id = %s AND locality_id IN "
+            "(SELECT id FROM surveys_locality WHERE code = 'beta')",
+            [wave.pk],
+        )
+    start(citizen, wave, "beta")  # the stale copy still offers it
+    answer_all(citizen, wave, citizen_answers(wave), f"/w/{wave.code}/")
+
+    sent = citizen.post(f"/w/{wave.code}/review/")
+
+    assert sent.status_code == 403
+    assert Response.objects.count() == 0
