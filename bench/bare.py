@@ -25,6 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, cpu_by_program, cpu_delta, django_setup, prepare
 from submit import bodies, run_wrk
 
+# The issue's figures for its own machine: the bare view's rate and the two targets.
+ISSUE_BARE_RPS = 930.0
+ISSUE_API_TARGET = 450.0  # responses/s
+ISSUE_HTML_TARGET = 40.0  # completions/s, 17 requests each
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(
@@ -34,64 +39,62 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--port", type=int, default=8765, help="the bare view listens on PORT + 1")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to PostgreSQL (see README).")
-
     django_setup()
+    wave, localities = prepare(5)  # only for realistic bodies
+    measure_bare(args, wave, localities)
+
+
+def measure_bare(args: argparse.Namespace, wave: str, localities: list[str]) -> float:
+    """Serve the bare view, post ``args.duration`` seconds of responses with
+    wrk, print the figures and return requests/s."""
     from django.db import connection
 
-    wave, localities = prepare(5)  # only for realistic bodies
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
         handle.write("\n".join(bodies(wave, localities, 500)) + "\n")
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_bare_response")
         cursor.execute("CREATE TABLE bench_bare_response (id bigserial PRIMARY KEY, body jsonb NOT NULL)")
 
+    port = args.port + 1
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     server = subprocess.Popen(
-        [
-            gunicorn,
-            "bare_app:application",
-            "--chdir",
-            str(ROOT / "bench"),
-            "--bind",
-            f"127.0.0.1:{args.port}",
-            "--workers",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
-            "--worker-class",
-            "gthread",
-            "--log-level",
-            "warning",
-            "--access-logfile",
-            "/dev/null",
-        ],
+        [gunicorn, "bare_app:application", "--chdir", str(ROOT / "bench"), "--bind", f"127.0.0.1:{port}",
+         "--workers", str(args.workers), "--threads", str(args.threads), "--worker-class", "gthread",
+         "--log-level", "warning", "--access-logfile", "/dev/null"],
         env={**os.environ, "DJANGO_SETTINGS_MODULE": ""},
-    )
+    )  # fmt: skip
     try:
-        _wait_until_listening(args.port)
+        _wait_until_listening(port)
         path = f"/api/v1/waves/{wave}/responses/"
-        run_wrk(args.port, path, handle.name, 3, args.connections)  # warm-up
+        run_wrk(port, path, handle.name, 3, args.connections)  # warm-up
         before = cpu_by_program()
-        result = run_wrk(args.port, path, handle.name, args.duration, args.connections)
+        result = run_wrk(port, path, handle.name, args.duration, args.connections)
         after = cpu_by_program()
     finally:
         server.terminate()
         server.wait(timeout=20)
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS bench_bare_response")
     seconds = result["duration_us"] / 1e6
+    rate = result["created"] / seconds
     print(f"BARE C={args.connections} gunicorn {args.workers}x{args.threads} gthread, wrk -t2")
-    print(
-        f"     requests/s       {result['created'] / seconds:8.1f}  ({result['created']} in {seconds:.1f} s)"
-    )
+    print(f"     requests/s       {rate:8.1f}  ({result['created']} in {seconds:.1f} s)")
     print(
         f"     latency ms       p50 {result['p50_us'] / 1000:.1f}  p95 {result['p95_us'] / 1000:.1f}"
         f"  p99 {result['p99_us'] / 1000:.1f}"
     )
     print(f"     non-201 replies  {result['other']}  socket errors {result['errors']}")
     print(f"     CPU in the run   {cpu_delta(before, after)}")
+    print(
+        f"     targets scaled   API {ISSUE_API_TARGET * rate / ISSUE_BARE_RPS:.0f} responses/s, "
+        f"HTML {ISSUE_HTML_TARGET * rate / ISSUE_BARE_RPS:.1f} completions/s "
+        f"(the issue's 450 and 40 at its bare {ISSUE_BARE_RPS:.0f}/s)"
+    )
+    return rate
 
 
 def _wait_until_listening(port: int) -> None:

@@ -122,6 +122,7 @@ class Browser:
 
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+REQUESTS_PER_JOURNEY = 17  # first GET, start POST, six pages GET and POST, review GET and POST, receipt
 
 
 def complete_journey(
@@ -236,6 +237,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--skip-api", action="store_true", help="only the HTML journey")
     parser.add_argument("--skip-html", action="store_true", help="only the API")
+    parser.add_argument(
+        "--yardstick",
+        action="store_true",
+        help="first measure the issue's bare view (bench/bare.py) and read the results against it",
+    )
     args = parser.parse_args()
 
     missing = [v for v in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL") if not os.environ.get(v)]
@@ -246,20 +252,40 @@ def main() -> None:
 
     django_setup()
     wave, localities = prepare(args.localities)
+    bare = None
+    if args.yardstick:
+        from bare import measure_bare
+
+        bare = measure_bare(args, wave, localities)
     server = Server(args.port, args.workers, args.threads)
     try:
-        ok = True
+        ok, api, html = True, None, None
         if not args.skip_api:
-            ok = api_phase(args, wave, localities) and ok
+            api = api_phase(args, wave, localities)
+            ok = api is not None and ok
         if not args.skip_html:
-            ok = html_phase(args, wave, localities) and ok
+            html = html_phase(args, wave, localities)
+            ok = html is not None and ok
     finally:
         server.stop()
+    if bare:
+        from bare import ISSUE_API_TARGET, ISSUE_BARE_RPS, ISSUE_HTML_TARGET
+
+        print(f"AGAINST THE BARE VIEW ({bare:.0f} requests/s on this machine now)")
+        if api:
+            print(f"     API   {api / bare:.2f} of it; target {ISSUE_API_TARGET / ISSUE_BARE_RPS:.2f}")
+        if html:
+            print(
+                f"     HTML  {html * REQUESTS_PER_JOURNEY / bare:.2f} of it in requests "
+                f"({REQUESTS_PER_JOURNEY} per completion); "
+                f"target {ISSUE_HTML_TARGET * REQUESTS_PER_JOURNEY / ISSUE_BARE_RPS:.2f}"
+            )
     if not ok:
         raise SystemExit(1)
 
 
-def api_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> bool:
+def api_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> float | None:
+    """Responses/s, or None when the stored responses do not match."""
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
         handle.write("\n".join(bodies(wave, localities, 500)) + "\n")
     path = f"/api/v1/waves/{wave}/responses/"
@@ -288,10 +314,11 @@ def api_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> boo
         f"     stored {stored} = acknowledged {acknowledged} + {in_flight} in flight at wrk's deadline"
         f"  {'OK' if ok else 'MISMATCH'}"
     )
-    return ok
+    return api["created"] / seconds if ok else None
 
 
-def html_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> bool:
+def html_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> float | None:
+    """Completions/s, or None when the stored responses do not match."""
     before = response_count(wave)
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     programs_before = cpu_by_program()
@@ -318,7 +345,7 @@ def html_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> bo
     )
     if html["failures"]:
         print("     first failure:", html["failures"][0][:300])
-    return ok
+    return html["completions"] / html["elapsed"] if ok else None
 
 
 if __name__ == "__main__":

@@ -57,3 +57,31 @@ def test_the_request_after_a_server_side_disconnect_gets_a_new_connection(postgr
     # What Django does as each request starts and first touches the database.
     close_old_connections()
     assert _backend_pid() != old
+
+
+def test_a_connection_on_a_high_descriptor_number_is_still_usable_without_a_query(
+    postgres: None, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A busy server has many sockets open; select() cannot watch descriptors
+    from 1024 on, poll() can."""
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(2048, hard), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        connection.close()
+        _backend_pid()  # a new connection, on a descriptor above 1024
+        assert connection.connection.fileno() >= 1024
+        raw = connection.connection
+        opened = []
+        real_cursor = raw.cursor
+        monkeypatch.setattr(raw, "cursor", lambda *a, **k: opened.append(1) or real_cursor(*a, **k))
+        assert connection.is_usable()
+        assert opened == []
+    finally:
+        connection.close()
+        for fd in held:
+            os.close(fd)

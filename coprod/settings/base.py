@@ -87,6 +87,11 @@ DATABASES = {
 POSTGRESQL_ENGINE = "coprod.db.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = POSTGRESQL_ENGINE
+    # TCP keepalives (libpq): a server that vanished without closing the
+    # connection shows up on the socket within about a minute.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default serves a few people at once; WAL lets readers and
     # the one writer proceed together, and the busy timeout waits out a lock

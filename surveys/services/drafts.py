@@ -156,17 +156,16 @@ def draft_submit(*, draft: Draft, user: User | None = None) -> DraftSubmitted:
     submission_id, so a second click stores nothing new. Answers to items
     the respondent's own later answers made irrelevant are dropped.
     Raises what response_submit raises."""
-    locked = Draft.objects.select_for_update().get(pk=draft.pk)
+    # Only the draft row is locked; its locality comes with it (the code as stored now).
+    locked = Draft.objects.select_for_update(of=("self",)).select_related("locality").get(pk=draft.pk)
     if locked.wave_id == draft.wave_id:
         locked.wave = draft.wave  # already read by the caller; response_submit re-checks it is open
     definition = version_definition(locked.wave.version_id_for(locked.audience))
-    localities = {locality.pk: locality for locality in wave_localities_recent(locked.wave).values()}
-    locality = localities.get(locked.locality_id) or locked.locality
     result: SubmitResult = response_submit(
         wave=locked.wave,
         submission_id=locked.submission_id,
         audience=locked.audience,
-        locality_code=locality.code,
+        locality_code=locked.locality.code,
         language=locked.language,
         answers=clean_answers(definition, locked.answers),
         invitation=locked.invitation,

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from surveys.errors import InvitationInvalid, InvitationUsed, SurveysError, WaveNotOpen
@@ -31,6 +32,7 @@ def _language(wave: Wave) -> str:
     return j._language(version_definition(wave.citizen_version_id))
 
 
+@never_cache  # the answer depends on this browser's draft cookie
 @require_http_methods(["GET", "POST"])
 def start(request: HttpRequest, wave: str) -> HttpResponse:
     """The open wave link /w/<wave>/: choose a locality and begin (or continue)."""
@@ -90,6 +92,7 @@ def _continue_url(journey: j.Journey, draft) -> str:  # type: ignore[no-untyped-
     return journey.url("page", number=number) if number else journey.url("review")
 
 
+@never_cache
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
     """The invitation link /i/<token>/: exchanged for a session on first visit,
     so the token never appears in later URLs or Referer headers."""
@@ -125,6 +128,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def resume(request: HttpRequest, wave: str) -> HttpResponse:
     """Continue answering on another device (or after the session expired) with a resume code."""

@@ -9,6 +9,7 @@ back later with a resume code never loses them. Works without JavaScript.
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from surveys.db import one_or_none
@@ -30,7 +32,10 @@ from surveys.ratelimit import over_limit
 from surveys.selectors import version_definition
 from surveys.services.drafts import draft_resume_code_issue, draft_save, draft_submit
 
-SAVED_CODE_KEY = "coprod:resume-code"
+# The resume code travels from "save" to the page that shows it once in a
+# short-lived signed cookie scoped to that page (not in a server-side session).
+SAVED_CODE_COOKIE = "coprod_resume_code"
+SAVED_CODE_SECONDS = 600
 
 
 def citizen_session_key(wave_code: str) -> str:
@@ -62,7 +67,9 @@ class Journey:
 
     @property
     def cookie_name(self) -> str:
-        return f"coprod_draft_{self.wave.code}"
+        # __Host-: only this exact host, over HTTPS, may set it (not a sibling subdomain).
+        prefix = "__Host-" if settings.SESSION_COOKIE_SECURE else ""
+        return f"{prefix}coprod_draft_{self.wave.code}"
 
     @property
     def _cookie_salt(self) -> str:
@@ -84,19 +91,21 @@ class Journey:
             )
         return reverse(f"surveys:{name}", kwargs={"wave": self.wave.code, **kwargs})
 
-    def _draft_id(self, request: HttpRequest) -> int | None:
-        if self.audience == Audience.OFFICIAL:
-            return request.session.get(self.session_key)
-        signed = request.get_signed_cookie(self.cookie_name, default=None, salt=self._cookie_salt)
-        return int(signed) if signed and signed.isdigit() else None
-
     def draft(self, request: HttpRequest) -> Draft | None:
         if self.preloaded is not None:
             return self.preloaded
-        draft_id = self._draft_id(request)
         found = None
-        if draft_id is not None:
-            found = draft_of_wave(draft_id, self.wave, self.audience)
+        signed = None
+        if self.audience == Audience.CITIZEN:
+            signed = request.get_signed_cookie(
+                self.cookie_name, default=None, salt=self._cookie_salt, max_age=_draft_cookie_age()
+            )
+        if signed:
+            found = draft_of_wave(self.wave, self.audience, submission_id=signed)
+        elif request.session.get(self.session_key) is not None:
+            # Officials; and citizens who began before drafts moved to the cookie
+            # (until DRAFT_RETENTION_DAYS after that release: remove then).
+            found = draft_of_wave(self.wave, self.audience, pk=request.session[self.session_key])
         elif self.audience == Audience.OFFICIAL and self.user is not None:
             found = one_or_none(
                 Draft.objects.filter(
@@ -118,9 +127,9 @@ class Journey:
         else:
             response.set_signed_cookie(
                 self.cookie_name,
-                str(draft.pk),
+                str(draft.submission_id),
                 salt=self._cookie_salt,
-                max_age=settings.DRAFT_RETENTION_DAYS * 24 * 3600,
+                max_age=_draft_cookie_age(),
                 secure=settings.SESSION_COOKIE_SECURE,
                 httponly=True,
                 samesite="Lax",
@@ -129,22 +138,36 @@ class Journey:
 
     def forget(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         """This browser no longer continues its draft (a shared computer)."""
-        if self.audience == Audience.OFFICIAL:
-            request.session.pop(self.session_key, None)
-        else:
+        if request.session.get(self.session_key) is not None:
+            request.session.pop(self.session_key)
+        if self.audience == Audience.CITIZEN:
             response.delete_cookie(self.cookie_name, samesite="Lax")
         return response
 
 
-def draft_of_wave(draft_id: int, wave: Wave, audience: str) -> Draft | None:
-    """The draft with this id, if it belongs to the wave and audience.
+def _draft_cookie_age() -> int:
+    return settings.DRAFT_RETENTION_DAYS * 24 * 3600
+
+
+def draft_of_wave(
+    wave: Wave, audience: str, *, pk: int | None = None, submission_id: str = ""
+) -> Draft | None:
+    """The draft with this id or submission id, if it belongs to the wave and audience.
 
     Read on every page of every journey, so by a fixed SQL statement: the
     ORM's compiling of the equivalent filter took longer than the query."""
+    value: int | uuid.UUID
+    if pk is not None:
+        column, value = "id", pk
+    else:
+        try:
+            column, value = "submission_id", uuid.UUID(submission_id)
+        except ValueError:
+            return None
     table = Draft._meta.db_table
     drafts = Draft.objects.raw(
-        f"SELECT * FROM {table} WHERE id = %s AND wave_id = %s AND audience = %s",  # noqa: S608 - fixed identifiers
-        [draft_id, wave.pk, audience],
+        f"SELECT * FROM {table} WHERE {column} = %s AND wave_id = %s AND audience = %s",  # noqa: S608 - fixed identifiers
+        [value, wave.pk, audience],
     )
     return next(iter(drafts), None)
 
@@ -209,6 +232,7 @@ def _elsewhere(journey: Journey, draft: Draft | None) -> HttpResponse:
     return HttpResponseRedirect(journey.url("done") if draft is not None else journey.url("start"))
 
 
+@never_cache  # answers in progress: never kept by a shared cache, never shown from one
 @require_http_methods(["GET", "POST"])
 def page(request: HttpRequest, journey: Journey, number: int) -> HttpResponse:
     draft = journey.draft(request)
@@ -252,8 +276,18 @@ def page(request: HttpRequest, journey: Journey, number: int) -> HttpResponse:
     if action == "save" and journey.audience == Audience.OFFICIAL:
         return HttpResponseRedirect(journey.start_url)  # officials find their draft when they sign in
     if action == "save":
-        request.session[SAVED_CODE_KEY] = draft_resume_code_issue(draft=draft)
-        return HttpResponseRedirect(journey.url("saved"))
+        response = HttpResponseRedirect(journey.url("saved"))
+        response.set_signed_cookie(
+            SAVED_CODE_COOKIE,
+            draft_resume_code_issue(draft=draft),
+            salt=SAVED_CODE_COOKIE,
+            max_age=SAVED_CODE_SECONDS,
+            path=journey.url("saved"),
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+        return response
     errors = answers_validate(definition, candidate, only=[c for c in page_codes if c in shown])
     if errors:
         return _render_page(request, journey, draft, definition, number, candidate, errors)
@@ -309,6 +343,7 @@ def _render_page(
     return render(request, "surveys/page.html", context)
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def review(request: HttpRequest, journey: Journey) -> HttpResponse:
     draft = journey.draft(request)
@@ -382,6 +417,7 @@ def _render_review(
     )
 
 
+@never_cache
 def done(request: HttpRequest, journey: Journey) -> HttpResponse:
     draft = journey.draft(request)
     if draft is None or not draft.submitted or draft.response is None:
@@ -397,13 +433,16 @@ def done(request: HttpRequest, journey: Journey) -> HttpResponse:
     )
 
 
+@never_cache
 def saved(request: HttpRequest, journey: Journey) -> HttpResponse:
     draft = journey.draft(request)
     if draft is None:
         return _no_draft(journey)
-    code = request.session.pop(SAVED_CODE_KEY, None)
+    code = request.get_signed_cookie(
+        SAVED_CODE_COOKIE, default=None, salt=SAVED_CODE_COOKIE, max_age=SAVED_CODE_SECONDS
+    )
     pages = visible_pages(definition_of(draft), draft.answers)
-    return render(
+    response = render(
         request,
         "surveys/saved.html",
         {
@@ -413,6 +452,8 @@ def saved(request: HttpRequest, journey: Journey) -> HttpResponse:
             "resume_url": reverse("surveys:resume", kwargs={"wave": journey.wave.code}),
         },
     )
+    response.delete_cookie(SAVED_CODE_COOKIE, path=journey.url("saved"), samesite="Lax")  # shown once
+    return response
 
 
 def first_open_page(draft: Draft) -> int | None:

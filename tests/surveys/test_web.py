@@ -111,6 +111,10 @@ def test_a_reload_or_a_new_visit_restores_the_answers(citizen: Client, wave: Wav
 
 def test_a_citizens_journey_keeps_no_server_side_session(citizen: Client, wave: Wave) -> None:
     start(citizen, wave)
+    saved = citizen.post(f"/w/{wave.code}/p/1/", {"safety_secure_home": "often", "action": "save"})
+    shown = citizen.get(saved["Location"]).content.decode()
+    assert re.search(r'id="resume-code">[0-9A-Z-]+<', shown)
+    assert not re.search(r'id="resume-code">', citizen.get(saved["Location"]).content.decode())  # shown once
     answer_all(citizen, wave, citizen_answers(wave), f"/w/{wave.code}/")
     citizen.post(f"/w/{wave.code}/review/")
 
@@ -118,8 +122,47 @@ def test_a_citizens_journey_keeps_no_server_side_session(citizen: Client, wave: 
     assert Session.objects.count() == 0
     assert settings.SESSION_COOKIE_NAME not in citizen.cookies
     cookie = citizen.cookies[f"coprod_draft_{wave.code}"]
+    assert cookie.value.startswith(f"{Draft.objects.get().submission_id}:")  # not the sequential id
     assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
     assert int(cookie["max-age"]) == settings.DRAFT_RETENTION_DAYS * 24 * 3600
+
+
+def test_over_https_the_draft_cookie_is_host_only_and_secure(wave: Wave, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SESSION_COOKIE_SECURE = True
+    browser = Client()
+    start(browser, wave)
+    cookie = browser.cookies[f"__Host-coprod_draft_{wave.code}"]
+    assert cookie["secure"] and cookie["path"] == "/" and not cookie["domain"]
+    assert browser.get(f"/w/{wave.code}/p/1/").status_code == 200
+
+
+def test_answers_in_progress_are_never_cached(citizen: Client, wave: Wave) -> None:
+    for response in (
+        citizen.get(f"/w/{wave.code}/"),
+        citizen.post(f"/w/{wave.code}/", {"locality": "alpha"}),
+    ):
+        assert "private" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
+    page = citizen.get(f"/w/{wave.code}/p/1/")
+    assert "no-store" in page["Cache-Control"]
+
+
+def test_a_draft_begun_before_the_draft_cookie_continues(citizen: Client, wave: Wave) -> None:
+    """Citizens mid-questionnaire when this release was deployed had their
+    draft in the session; they continue where they left off."""
+    from surveys.services.drafts import draft_start
+    from surveys.views.journey import citizen_session_key
+
+    draft = draft_start(wave=wave, audience="citizen", locality_code="alpha", language="en")
+    draft.answers = {"safety_secure_home": "rarely"}
+    draft.save()
+    session = citizen.session
+    session[citizen_session_key(wave.code)] = draft.pk
+    session.save()
+
+    assert "Continue where you left off" in citizen.get(f"/w/{wave.code}/").content.decode()
+    assert re.search(r'value="rarely"\s+checked', citizen.get(f"/w/{wave.code}/p/1/").content.decode())
+    citizen.post(f"/w/{wave.code}/restart/")
+    assert "Continue where you left off" not in citizen.get(f"/w/{wave.code}/").content.decode()
 
 
 def test_the_draft_cookie_cannot_be_pointed_at_another_draft(citizen: Client, wave: Wave) -> None:
@@ -131,8 +174,8 @@ def test_the_draft_cookie_cannot_be_pointed_at_another_draft(citizen: Client, wa
     theirs = Draft.objects.exclude(pk=mine.pk).get()
     name = f"coprod_draft_{wave.code}"
     signed = other.cookies[name].value
-    assert signed.startswith(f"{theirs.pk}:")
-    other.cookies[name] = f"{mine.pk}:" + signed.split(":", 1)[1]
+    assert signed.startswith(f"{theirs.submission_id}:")
+    other.cookies[name] = f"{mine.submission_id}:" + signed.split(":", 1)[1]
 
     page = other.get(f"/w/{wave.code}/p/1/")
 

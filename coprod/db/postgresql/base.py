@@ -2,17 +2,21 @@
 
 With CONN_HEALTH_CHECKS on, Django checks a persistent connection at the start
 of every request by sending ``SELECT 1``: one more round trip to the server on
-every page and every API call, which on a busy web server costs as much as a
-real query. A connection the server has closed (a restart, an idle timeout, an
-administrator's pg_terminate_backend) is readable at once: the server's
-goodbye or end-of-file is waiting in the socket. So the check asks the
-operating system whether anything is waiting; only when something is does it
-fall back to Django's ``SELECT 1``, which tells a dead connection from a
-harmless notice. A connection with nothing waiting is used as it is, as it
-would be without health checks, and a failure that leaves no trace in the
-socket (a silent network partition) is caught exactly as Django's own check
-would catch it: by the query failing and the connection being discarded at
-the end of that request.
+every page and every API call. A connection the server has closed (a restart,
+an idle timeout, an administrator's pg_terminate_backend) is readable at once:
+the server's goodbye or end-of-file is waiting in the socket. So this check
+asks the operating system (``poll``, which has no limit on descriptor
+numbers) whether anything is waiting, and only when something is, or the
+question cannot be answered, falls back to Django's ``SELECT 1``, which tells
+a dead connection from a harmless notice.
+
+What it cannot see is a peer that vanished without a word (a host that lost
+power, a middlebox that forgot the connection): nothing arrives until the
+next write. Django's ``SELECT 1`` would find that out by writing; here the
+request's first query fails instead, and Django discards the connection at
+the end of that request. TCP keepalives (set in the settings) and
+``DB_CONN_MAX_AGE`` keep that window short: an idle connection is probed
+after 30 s and is not reused after 60 s.
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ class DatabaseWrapper(PostgreSQLDatabaseWrapper):
         if connection is None or connection.closed or connection.broken:
             return False
         try:
-            waiting, _, _ = select.select([connection.fileno()], [], [], 0)
+            poller = select.poll()
+            poller.register(connection.fileno(), select.POLLIN | select.POLLPRI)
+            waiting = poller.poll(0)
         except (OSError, ValueError):
-            return False
+            waiting = [(-1, 0)]  # cannot tell: ask the server
         if not waiting:
             return True
         return super().is_usable()
