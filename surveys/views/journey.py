@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
+from django.db import connection
+from django.db.models import Field
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -156,14 +158,17 @@ def draft_of_wave(
 
     Read on every page of every journey, so by a fixed SQL statement: the
     ORM's compiling of the equivalent filter took longer than the query."""
-    value: int | uuid.UUID
+    value: Any
     if pk is not None:
         column, value = "id", pk
     else:
         try:
-            column, value = "submission_id", uuid.UUID(submission_id)
+            value = uuid.UUID(submission_id)
         except ValueError:
             return None
+        # As the database stores it (a uuid on PostgreSQL, 32 hex digits on SQLite).
+        column = "submission_id"
+        value = cast(Field, Draft._meta.get_field(column)).get_db_prep_value(value, connection)
     table = Draft._meta.db_table
     drafts = Draft.objects.raw(
         f"SELECT * FROM {table} WHERE {column} = %s AND wave_id = %s AND audience = %s",  # noqa: S608 - fixed identifiers
