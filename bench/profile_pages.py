@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import django_setup
@@ -60,24 +61,28 @@ def main() -> None:
         times[name].append(time.perf_counter() - started)
         return response
 
+    def post(path: str, data: dict[str, Any]) -> Any:
+        # As a browser sends a form (the test client's default is multipart).
+        return client.post(
+            path, urlencode(data, doseq=True), content_type="application/x-www-form-urlencoded"
+        )
+
     def journey(n: int) -> None:
         base = f"/w/{wave.code}"
         client.cookies.clear()  # a new respondent
         token = CSRF.search(timed("start GET", lambda: client.get(f"{base}/")).content.decode()).group(1)  # type: ignore[union-attr]
         form = {"locality": localities[n % len(localities)], "csrfmiddlewaretoken": token}
-        timed("start POST", lambda: client.post(f"{base}/", form))
+        timed("start POST", lambda: post(f"{base}/", form))
         for number, answers in plans[n % len(plans)]:
             page = timed("page GET", lambda number=number: client.get(f"{base}/p/{number}/"))
             token = CSRF.search(page.content.decode()).group(1)  # type: ignore[union-attr]
             data = {**answers, "action": "next", "csrfmiddlewaretoken": token}
-            sent = timed(
-                "page POST", lambda number=number, data=data: client.post(f"{base}/p/{number}/", data)
-            )
+            sent = timed("page POST", lambda number=number, data=data: post(f"{base}/p/{number}/", data))
             assert sent.status_code == 302, sent.status_code
         token = CSRF.search(
             timed("review GET", lambda: client.get(f"{base}/review/")).content.decode()
         ).group(1)  # type: ignore[union-attr]
-        sent = timed("review POST", lambda: client.post(f"{base}/review/", {"csrfmiddlewaretoken": token}))
+        sent = timed("review POST", lambda: post(f"{base}/review/", {"csrfmiddlewaretoken": token}))
         assert sent.status_code == 302, sent.status_code
         timed("done GET", lambda: client.get(f"{base}/done/"))
 
