@@ -24,19 +24,15 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from surveys.synthetic import population_scaled  # no models: importable before Django is set up
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coprod.settings.local")
 
-
-# An adult population by age band and gender (the weighted variant's target).
-POPULATION = {
-    "18_29": {"female": 900, "male": 1000},
-    "30_44": {"female": 1200, "male": 1200},
-    "45_59": {"female": 1100, "male": 1100},
-    "60_74": {"female": 900, "male": 800},
-    "75_plus": {"female": 500, "male": 300},
-}
+# An adult population by age band and gender (the weighted variant's target),
+# in people: the demo's table.
+POPULATION = population_scaled(100)
 
 
 def _setup() -> None:

@@ -263,7 +263,22 @@ class StartForm(forms.Form):
 
     def __init__(self, *args: Any, localities: list[tuple[str, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.localities = localities
         self.fields["locality"].choices = localities  # type: ignore[attr-defined]
+
+    def locality_question(self) -> Question:
+        """The form's one question, shown like every other question."""
+        chosen = self["locality"].value()
+        return Question(
+            code="locality",
+            type="single_choice",
+            text=str(self.fields["locality"].label),
+            hint="",
+            required=False,
+            value=chosen,
+            errors=[str(error) for error in self.errors.get("locality", [])],
+            choices=[Choice(code, name, code == chosen) for code, name in self.localities],
+        )
 
 
 class ResumeForm(forms.Form):

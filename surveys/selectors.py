@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -48,7 +48,22 @@ def wave_get(code: str) -> Wave | None:
 
 
 # code -> (monotonic expiry, wave): waves as this process read them recently.
-_recent_waves: dict[str, tuple[float, Wave]] = {}
+_recent_waves: dict[str, tuple[float, Any]] = {}
+# wave code -> (monotonic expiry, the wave's localities by code).
+_recent_localities: dict[str, tuple[float, Any]] = {}
+
+
+def _recent(store: dict[str, tuple[float, Any]], key: str, load: Callable[[], Any]) -> Any:
+    """``load()`` as this process computed it at most WAVE_CACHE_SECONDS ago
+    (None is never kept)."""
+    now = time.monotonic()
+    hit = store.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = load()
+    if value is not None and settings.WAVE_CACHE_SECONDS > 0:
+        store[key] = (now + settings.WAVE_CACHE_SECONDS, value)
+    return value
 
 
 def wave_get_recent(code: str) -> Wave | None:
@@ -59,14 +74,7 @@ def wave_get_recent(code: str) -> Wave | None:
     is not open (``services.responses``), whatever this copy says. Saving or
     deleting a wave drops this process's copy at once; other processes'
     copies age out."""
-    now = time.monotonic()
-    hit = _recent_waves.get(code)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    wave = wave_get(code)
-    if wave is not None and settings.WAVE_CACHE_SECONDS > 0:
-        _recent_waves[code] = (now + settings.WAVE_CACHE_SECONDS, wave)
-    return wave
+    return cast("Wave | None", _recent(_recent_waves, code, lambda: wave_get(code)))
 
 
 def recent_waves_forget(code: str | None = None) -> None:
@@ -82,23 +90,15 @@ def wave_localities(wave: Wave) -> QuerySet[Locality]:
     return Locality.objects.filter(wave_localities__wave=wave).order_by("code")
 
 
-# wave code -> (monotonic expiry, the wave's localities by code).
-_recent_localities: dict[str, tuple[float, dict[str, Locality]]] = {}
-
-
 def wave_localities_recent(wave: Wave) -> dict[str, Locality]:
     """The wave's localities by code, ordered by code, as this process read
     them at most ``WAVE_CACHE_SECONDS`` ago; same rules as ``wave_get_recent``
     (the submission re-checks the locality in the database). Changing a
     wave's localities drops this process's copy at once."""
-    now = time.monotonic()
-    hit = _recent_localities.get(wave.code)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    found = {locality.code: locality for locality in wave_localities(wave)}
-    if settings.WAVE_CACHE_SECONDS > 0:
-        _recent_localities[wave.code] = (now + settings.WAVE_CACHE_SECONDS, found)
-    return found
+    return cast(
+        "dict[str, Locality]",
+        _recent(_recent_localities, wave.code, lambda: {loc.code: loc for loc in wave_localities(wave)}),
+    )
 
 
 def study_get(code: str) -> Study | None:

@@ -1,4 +1,5 @@
-"""Synthetic answers that satisfy a questionnaire: for the demo wave, tests and benchmarks.
+"""Synthetic answers that satisfy a questionnaire, and a population table:
+for the demo wave, tests and benchmarks.
 
 Answers are generated item by item in questionnaire order, honouring relevance
 rules and constraints, so every generated response passes ``answers_validate``.
@@ -15,6 +16,26 @@ from typing import Any
 
 from surveys.definition.relevance import rule_holds
 from surveys.definition.validate import CHOICE_TYPES
+
+# An adult population by age band and gender, in thousands of people: the
+# shape of the demo's and the benchmarks' population tables (the weighted
+# variant's target), scaled per locality.
+ADULT_POPULATION_THOUSANDS = {
+    "18_29": {"female": 9, "male": 10},
+    "30_44": {"female": 12, "male": 12},
+    "45_59": {"female": 11, "male": 11},
+    "60_74": {"female": 9, "male": 8},
+    "75_plus": {"female": 5, "male": 3},
+}
+
+
+def population_scaled(factor: int) -> dict[str, dict[str, int]]:
+    """ADULT_POPULATION_THOUSANDS with every cell multiplied by ``factor``."""
+    return {
+        band: {gender: count * factor for gender, count in genders.items()}
+        for band, genders in ADULT_POPULATION_THOUSANDS.items()
+    }
+
 
 # (activity code) -> probability that a citizen is engaged in it
 EngagementRate = Callable[[str], float]

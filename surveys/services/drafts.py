@@ -107,7 +107,7 @@ def draft_save(*, draft: Draft, answers: dict[str, Any], language: str) -> Draft
             row = cursor.fetchone()
         if row is None:
             raise Draft.DoesNotExist(f"Draft {draft.pk} no longer exists.")
-        merged = row[0] if isinstance(row[0], dict) else json.loads(row[0])
+        merged = json.loads(row[0])  # Django's cursors return jsonb as text
     else:
         merged = _draft_merge_locked(draft.pk, given, cleared, language, now)
     draft.answers, draft.language, draft.updated_at = merged, language, now

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from surveys.errors import InvitationInvalid, InvitationUsed, SurveysError, WaveNotOpen
-from surveys.forms import Choice, Question, ResumeForm, StartForm
+from surveys.forms import ResumeForm, StartForm
 from surveys.models import Audience, Wave
 from surveys.ratelimit import client_ident, over_limit
 from surveys.selectors import version_definition, wave_get_recent, wave_localities_recent
@@ -61,27 +61,12 @@ def start(request: HttpRequest, wave: str) -> HttpResponse:
         {
             "journey": journey,
             "form": form,
-            "locality": _locality_question(form, localities),
+            "locality": form.locality_question(),
             "title": j.translate(definition["title"], definition["languages"]),
             "introduction": j.translate(definition.get("introduction"), definition["languages"]),
             "existing": existing,
             "continue_url": _continue_url(journey, existing) if existing else None,
         },
-    )
-
-
-def _locality_question(form: StartForm, localities: list[tuple[str, str]]) -> Question:
-    """The one question of the start page, shown like every other question."""
-    chosen = form["locality"].value()
-    return Question(
-        code="locality",
-        type="single_choice",
-        text=str(form.fields["locality"].label),
-        hint="",
-        required=False,
-        value=chosen,
-        errors=[str(error) for error in form.errors.get("locality", [])],
-        choices=[Choice(code, name, code == chosen) for code, name in localities],
     )
 
 

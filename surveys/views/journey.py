@@ -59,7 +59,6 @@ class Journey:
     audience: str
     locality_code: str = ""  # officials answer per locality; citizens choose theirs in the draft
     user: Any = None  # the signed-in official, whose drafts follow them from device to device
-    preloaded: Draft | None = None  # the draft, when it was read together with the wave
 
     @property
     def session_key(self) -> str:
@@ -94,8 +93,6 @@ class Journey:
         return reverse(f"surveys:{name}", kwargs={"wave": self.wave.code, **kwargs})
 
     def draft(self, request: HttpRequest) -> Draft | None:
-        if self.preloaded is not None:
-            return self.preloaded
         found = None
         signed = None
         if self.audience == Audience.CITIZEN:
@@ -127,14 +124,12 @@ class Journey:
         if self.audience == Audience.OFFICIAL:
             request.session[self.session_key] = draft.pk
         else:
-            response.set_signed_cookie(
+            _set_private_cookie(
+                response,
                 self.cookie_name,
                 str(draft.submission_id),
                 salt=self._cookie_salt,
                 max_age=_draft_cookie_age(),
-                secure=settings.SESSION_COOKIE_SECURE,
-                httponly=True,
-                samesite="Lax",
             )
         return response
 
@@ -149,6 +144,22 @@ class Journey:
 
 def _draft_cookie_age() -> int:
     return settings.DRAFT_RETENTION_DAYS * 24 * 3600
+
+
+def _set_private_cookie(
+    response: HttpResponse, name: str, value: str, *, salt: str, max_age: int, path: str = "/"
+) -> None:
+    """A signed cookie only this site's pages read: HTTP-only, SameSite=Lax, secure in production."""
+    response.set_signed_cookie(
+        name,
+        value,
+        salt=salt,
+        max_age=max_age,
+        path=path,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 def draft_of_wave(
@@ -281,16 +292,16 @@ def page(request: HttpRequest, journey: Journey, number: int) -> HttpResponse:
     if action == "save" and journey.audience == Audience.OFFICIAL:
         return HttpResponseRedirect(journey.start_url)  # officials find their draft when they sign in
     if action == "save":
-        response = HttpResponseRedirect(journey.url("saved"))
-        response.set_signed_cookie(
+        saved_url = journey.url("saved")
+        response = HttpResponseRedirect(saved_url)
+        code = draft_resume_code_issue(draft=draft)
+        _set_private_cookie(
+            response,
             SAVED_CODE_COOKIE,
-            draft_resume_code_issue(draft=draft),
+            code,
             salt=SAVED_CODE_COOKIE,
             max_age=SAVED_CODE_SECONDS,
-            path=journey.url("saved"),
-            secure=settings.SESSION_COOKIE_SECURE,
-            httponly=True,
-            samesite="Lax",
+            path=saved_url,
         )
         return response
     errors = answers_validate(definition, candidate, only=[c for c in page_codes if c in shown])

@@ -15,7 +15,7 @@ from surveys.services.accounts import manager_ensure, official_ensure
 from surveys.services.population import population_set
 from surveys.services.responses import response_submit, wave_accepts_responses
 from surveys.services.waves import localities_ensure, wave_ensure, wave_open
-from surveys.synthetic import answers_generate
+from surveys.synthetic import ADULT_POPULATION_THOUSANDS, answers_generate, population_scaled
 
 DEMO_LOCALITIES = {
     "northbridge": "Northbridge",
@@ -30,15 +30,8 @@ MANAGER_PASSWORD = "demo-admin-2026"  # noqa: S105
 OFFICIAL_PASSWORD = "demo-survey-2026"  # noqa: S105
 # Officials guess about half of what citizens report: the known demo gap.
 OFFICIAL_UNDERESTIMATE = 0.5
-# Adult population by age band and gender (thousands of people, scaled per
-# locality), for the weighted variant of the gaps.
-DEMO_POPULATION = {
-    "18_29": {"female": 9, "male": 10},
-    "30_44": {"female": 12, "male": 12},
-    "45_59": {"female": 11, "male": 11},
-    "60_74": {"female": 9, "male": 8},
-    "75_plus": {"female": 5, "male": 3},
-}
+# Each locality's adult population, for the weighted variant of the gaps:
+# ADULT_POPULATION_THOUSANDS scaled by this.
 DEMO_SCALE = {"northbridge": 1000, "eastvale": 640, "southmoor": 380}
 NAMESPACE = uuid.UUID("6f1c7e1e-2f4b-4d0a-9a51-0c3d1b8e5a10")
 
@@ -83,7 +76,7 @@ class Command(BaseCommand):
         for locality in localities:
             if locality.population_margins is None:
                 scale = DEMO_SCALE[locality.code]
-                margins = {b: {g: n * scale for g, n in by_g.items()} for b, by_g in DEMO_POPULATION.items()}
+                margins = population_scaled(scale)
                 population_set(locality=locality, margins=margins)
         wave = wave_ensure(code=options["wave"], study=study, name="Demo wave", localities=localities).wave
         if wave.status == WaveStatus.DRAFT:
@@ -110,7 +103,9 @@ class Command(BaseCommand):
                 answers = answers_generate(wave.citizen_version.definition, rng, engaged_rate=rate)
                 # Demographics as in a real sample: roughly the population's age
                 # bands (over-representing the middle-aged), a few other answers.
-                answers["age_band"] = rng.choices(list(DEMO_POPULATION), weights=[2, 3, 3, 2, 1])[0]
+                answers["age_band"] = rng.choices(list(ADULT_POPULATION_THOUSANDS), weights=[2, 3, 3, 2, 1])[
+                    0
+                ]
                 answers["gender"] = rng.choices(["female", "male", "other", "prefer_not"], [52, 44, 2, 2])[0]
                 result = response_submit(
                     wave=wave,
