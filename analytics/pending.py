@@ -2,8 +2,10 @@
 
 A burst of responses to one locality schedules one task (run after a short
 delay, so the burst is in it); a response arriving while that task runs
-schedules the next one. The mark lives in the cache (Redis); if the cache or
-the broker is down the response is still saved and the reconciler catches up.
+schedules the next one. A process that has just published the task skips
+even the mark for the first half of the delay (the task cannot have begun).
+The mark lives in the cache (Redis); if the cache or the broker is down the
+response is still saved and the reconciler catches up.
 """
 
 from __future__ import annotations
@@ -22,6 +24,15 @@ logger = logging.getLogger(__name__)
 # After the broker refuses a task, skip publishing for a while instead of
 # making every request wait out the connection timeout again.
 _broker_down_until = 0.0
+
+# (wave, locality) -> monotonic time until which a recompute this process
+# published has certainly not begun. A response committed before then will be
+# in that recompute, so it needs neither the mark nor a task of its own: under
+# load most responses then cost no round trip to Redis here.
+_own_pending_until: dict[tuple[int, int], float] = {}
+# Only this share of the countdown is trusted: the worker's clock may run a
+# little ahead of ours, and it starts the task at the countdown's end.
+OWN_PENDING_SHARE = 0.5
 
 
 def _key(wave_id: int, locality_id: int) -> str:
@@ -62,7 +73,8 @@ def schedule(wave_id: int, locality_id: int) -> bool:
             logger.exception("recompute of wave %s locality %s failed", wave_id, locality_id)
             return False
         return True
-    if time.monotonic() < _broker_down_until:
+    now = time.monotonic()
+    if now < _broker_down_until or now < _own_pending_until.get((wave_id, locality_id), 0.0):
         return False
     try:
         if not _mark(wave_id, locality_id):
@@ -70,9 +82,9 @@ def schedule(wave_id: int, locality_id: int) -> bool:
     except Exception:  # noqa: BLE001
         logger.warning("cache unavailable; scheduling without coalescing", exc_info=True)
     try:
-        recompute_locality_task.apply_async(
-            (wave_id, locality_id), countdown=settings.ANALYTICS_COALESCE_SECONDS
-        )
+        countdown = settings.ANALYTICS_COALESCE_SECONDS
+        recompute_locality_task.apply_async((wave_id, locality_id), countdown=countdown)
+        _own_pending_remember(wave_id, locality_id, now + countdown * OWN_PENDING_SHARE)
         return True
     except Exception:  # noqa: BLE001
         _broker_down_until = time.monotonic() + settings.ANALYTICS_BROKER_BACKOFF_SECONDS
@@ -81,6 +93,14 @@ def schedule(wave_id: int, locality_id: int) -> bool:
         )
         clear(wave_id, locality_id)
         return False
+
+
+def _own_pending_remember(wave_id: int, locality_id: int, until: float) -> None:
+    if len(_own_pending_until) > 10_000:  # forget the passed ones now and then
+        now = time.monotonic()
+        for key in [key for key, end in _own_pending_until.items() if end <= now]:
+            _own_pending_until.pop(key, None)
+    _own_pending_until[(wave_id, locality_id)] = until
 
 
 def _qvalues_key(wave_id: int) -> str:

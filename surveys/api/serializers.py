@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -63,6 +64,13 @@ class SubmissionSerializer(serializers.Serializer):
     invitation = serializers.CharField(
         required=False, allow_null=True, max_length=128, help_text="Invitation token, if any."
     )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # Every submission builds this serializer. DRF deep-copies the declared
+        # fields for each instance, rebuilding each field from its arguments;
+        # an instance needs only its own field objects to bind (name, parent),
+        # as none of these fields changes anything it shares with the original.
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
 
     def validate_answers(self, value: Any) -> Any:
         if not isinstance(value, dict):

@@ -70,6 +70,7 @@ def wait_fresh(wave: Wave, localities: list[Any], timeout: float = 30.0) -> floa
 def live_wave(celery_worker: str, postgres: None, wave: Wave) -> Wave:
     """An open wave, with the real worker consuming the indices queue."""
     pending._broker_down_until = 0.0
+    pending._own_pending_until.clear()
     return wave
 
 
@@ -134,6 +135,29 @@ def test_a_burst_to_one_locality_coalesces_into_a_handful_of_recomputes(live_wav
     print(f"\n{burst} responses in {elapsed:.1f} s -> {recomputes} recomputes")
     assert recomputes <= max(10, int(elapsed * 4))
     assert IndexRow.objects.get(locality=locality_a, audience="citizen", level="overall").n == burst
+
+
+def test_the_process_that_published_a_recompute_skips_the_mark_until_it_may_begin(
+    live_wave: Wave, locality_a
+) -> None:
+    """Within the first half of the countdown this process's own task cannot
+    have begun, so later responses join it without a round trip to Redis;
+    after that the mark decides again, and every response is in the figures."""
+    key = (live_wave.pk, locality_a.pk)
+    submit(live_wave, "alpha", 1)  # publishes a recompute, and remembers it
+    assert 0 < pending._own_pending_until[key] - time.monotonic() <= settings.ANALYTICS_COALESCE_SECONDS / 2
+    pending.clear(*key)  # from here on, a call that asks Redis sets the mark and sends a task
+
+    assert not pending.schedule(*key)
+    assert pending._mark(*key), "the skipped call set the mark: it asked Redis after all"
+    pending.clear(*key)
+
+    pending._own_pending_until[key] = time.monotonic()  # as when half the countdown has passed
+    assert pending.schedule(*key), "past its window, the process must ask the mark again"
+    submit(live_wave, "alpha", 2)
+
+    wait_fresh(live_wave, [locality_a])
+    assert IndexRow.objects.get(locality=locality_a, audience="citizen", level="overall").n == 2
 
 
 def test_concurrent_submissions_to_one_locality_are_all_counted(live_wave: Wave, locality_a) -> None:

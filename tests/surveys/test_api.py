@@ -14,6 +14,7 @@ from django.test import Client, override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.settings import api_settings
 
+from surveys.api.serializers import SubmissionSerializer
 from surveys.models import Audience, Locality, Response, Wave
 from surveys.services.accounts import api_client_ensure
 from surveys.services.invitations import invitations_issue
@@ -463,3 +464,25 @@ def test_a_lone_surrogate_is_malformed_json(api: Client, wave: Wave) -> None:
     response = post(api, wave, body)
     assert response.status_code == 400
     assert response.json()["code"] == "malformed_json"
+
+
+def test_each_submission_serializer_validates_with_fields_of_its_own() -> None:
+    """The submission serializer copies its declared fields shallowly (the hot
+    path); two instances in flight must still not share a bound field or an error."""
+    good = {
+        "submission_id": str(uuid.uuid4()), "audience": "citizen", "locality": "alpha",
+        "language": "en", "answers": {},
+    }  # fmt: skip
+    bad = {**good, "submission_id": "nope", "audience": "mayor", "locality": "x" * 65}
+    first, second = SubmissionSerializer(data=bad), SubmissionSerializer(data=good)
+
+    assert not first.is_valid()
+    assert second.is_valid(), second.errors
+    assert set(first.errors) == {"submission_id", "audience", "locality"}
+    for name, field in first.fields.items():
+        assert field is not second.fields[name]
+        assert field.parent is first and second.fields[name].parent is second
+        assert SubmissionSerializer._declared_fields[name].parent is None, (
+            "a declared field was bound"
+        )
+    assert str(second.validated_data["submission_id"]) == good["submission_id"]

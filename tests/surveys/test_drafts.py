@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import connection
 
+from surveys.db import fetch_one
 from surveys.models import Audience, Draft, Wave
 from surveys.services.drafts import draft_save, draft_start
 
@@ -46,3 +47,19 @@ def test_two_tabs_saving_at_once_both_keep_their_answers(postgres, wave: Wave) -
     for thread in threads:
         thread.join()
     assert Draft.objects.get(pk=draft.pk).answers == {f"t{n}_{i}": i for n in range(4) for i in range(15)}
+
+
+def test_the_pages_fixed_statement_reads_the_draft_as_the_orm_does(wave: Wave) -> None:
+    """surveys.db.fetch_one (the draft read on every page) builds the same
+    instance as the ORM: every field, converted (JSON, UUID, times, booleans)."""
+    draft = draft_start(wave=wave, audience=Audience.CITIZEN, locality_code="alpha", language="en")
+    draft_save(draft=draft, answers={"a": "é", "n": 2.5, "m": ["x", "y"]}, language="cs")
+    by_orm = Draft.objects.get(pk=draft.pk)
+
+    read = fetch_one(Draft, submission_id=by_orm.submission_id, wave_id=wave.pk)
+
+    assert read is not None and not read._state.adding
+    for field in Draft._meta.concrete_fields:
+        assert getattr(read, field.attname) == getattr(by_orm, field.attname), field.name
+    assert read.answers == {"a": "é", "n": 2.5, "m": ["x", "y"]}
+    assert fetch_one(Draft, id=draft.pk, wave_id=wave.pk + 1) is None
