@@ -32,10 +32,10 @@ def one_or_none(queryset: QuerySet[M]) -> M | None:
 def _model_columns(
     connection: BaseDatabaseWrapper, model: type[Model]
 ) -> tuple[str, list[tuple[int, list[Converter], Any]]]:
+    """The model's columns as a select list, and the converters per column."""
     known = _columns.setdefault(connection, {})
     if model not in known:
         table = model._meta.db_table
-        quote = connection.ops.quote_name
         columns = [field.get_col(table) for field in model._meta.concrete_fields]
         converters = [
             (index, converters, column)
@@ -47,29 +47,32 @@ def _model_columns(
                 ]
             )
         ]
-        selected = ", ".join(quote(column.target.column) for column in columns)
-        known[model] = (f"SELECT {selected} FROM {quote(table)}", converters)  # noqa: S608 - the model's own names
+        selected = ", ".join(connection.ops.quote_name(column.target.column) for column in columns)
+        known[model] = (selected, converters)
     return known[model]
 
 
-def fetch_one(model: type[M], **equal: Any) -> M | None:
-    """The one row of ``model`` whose fields equal ``equal``, or None.
+def _where(
+    connection: BaseDatabaseWrapper, model: type[Model], equal: dict[str, Any]
+) -> tuple[str, list[Any]]:
+    """``field = %s AND ...`` (``IS NULL`` for None), with the values as the database takes them."""
+    conditions, params = [], []
+    for name, value in equal.items():
+        field = cast(Field, model._meta.get_field(name))
+        column = connection.ops.quote_name(field.column)
+        if value is None:
+            conditions.append(f"{column} IS NULL")
+        else:
+            conditions.append(f"{column} = %s")
+            params.append(field.get_db_prep_value(value, connection))
+    return " AND ".join(conditions), params
 
-    For the pages read on every request: the same instance the ORM would
-    build (every field, converted as the ORM converts it), from a statement
-    written once per connection, without compiling a query or mapping a raw
-    query's columns on every call. The fields must make the row unique.
-    """
+
+def _one(model: type[M], sql: str, params: list[Any]) -> M | None:
     connection = connections[DEFAULT_DB_ALIAS]  # this thread's
-    select, converters = _model_columns(connection, model)
-    fields = [cast(Field, model._meta.get_field(name)) for name in equal]
-    where = " AND ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
-    params = [
-        field.get_db_prep_value(value, connection)
-        for field, value in zip(fields, equal.values(), strict=True)
-    ]
+    _selected, converters = _model_columns(connection, model)
     with connection.cursor() as cursor:
-        cursor.execute(f"{select} WHERE {where}", params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -78,3 +81,30 @@ def fetch_one(model: type[M], **equal: Any) -> M | None:
         for function in functions:
             values[index] = function(values[index], column, connection)
     return model.from_db(connection.alias, None, values)  # type: ignore[arg-type]
+
+
+def fetch_one(model: type[M], **equal: Any) -> M | None:
+    """The one row of ``model`` whose fields equal ``equal``, or None.
+
+    For the pages read on every request: the same instance the ORM would
+    build (every field, converted as the ORM converts it), from a statement
+    without a compiled query or a raw query's column mapping on every call.
+    The fields must make the row unique.
+    """
+    connection = connections[DEFAULT_DB_ALIAS]
+    selected, _converters = _model_columns(connection, model)
+    where, params = _where(connection, model, equal)
+    table = connection.ops.quote_name(model._meta.db_table)
+    return _one(model, f"SELECT {selected} FROM {table} WHERE {where}", params)  # noqa: S608 - the model's own names
+
+
+def update_one(model: type[M], assignments: str, values: list[Any], **equal: Any) -> M | None:
+    """UPDATE the one row of ``model`` whose fields equal ``equal`` with the
+    SQL ``assignments`` (taking ``values``); the row as stored after, or None
+    when no row matched. One round trip (RETURNING: PostgreSQL, SQLite 3.35+)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    selected, _converters = _model_columns(connection, model)
+    where, params = _where(connection, model, equal)
+    table = connection.ops.quote_name(model._meta.db_table)
+    sql = f"UPDATE {table} SET {assignments} WHERE {where} RETURNING {selected}"  # noqa: S608 - the caller's fixed SQL
+    return _one(model, sql, [*values, *params])

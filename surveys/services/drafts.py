@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
+from surveys.db import fetch_one, update_one
 from surveys.definition.answers import clean_answers, is_unanswered
 from surveys.errors import (
     InvitationInvalid,
@@ -88,30 +89,51 @@ def draft_start(
 
 
 def draft_save(*, draft: Draft, answers: dict[str, Any], language: str) -> Draft:
-    """Merge one page's answers into the draft (an empty answer clears the item).
-    Saved unvalidated: what the respondent typed is never thrown away. The
-    merge happens against what is stored at that moment, so two tabs saving
-    different pages both keep their answers."""
+    """Merge one page's answers into ``draft``, which must not have been sent
+    (see draft_save_page)."""
+    saved = draft_save_page(
+        wave=draft.wave, audience=draft.audience, answers=answers, language=language, id=draft.pk
+    )
+    if saved is None:
+        raise Draft.DoesNotExist(f"No unsent draft {draft.pk}.")
+    draft.answers, draft.language, draft.updated_at = saved.answers, saved.language, saved.updated_at
+    return draft
+
+
+def draft_save_page(
+    *, wave: Wave, audience: str, answers: dict[str, Any], language: str, **draft: Any
+) -> Draft | None:
+    """Merge one page's answers into the unsent draft of this wave and
+    audience with this ``id`` or ``submission_id``; the draft as stored after,
+    or None when there is no such draft (none, or already sent).
+
+    An empty answer clears the item. Saved unvalidated: what the respondent
+    typed is never thrown away. The merge happens against what is stored at
+    that moment, so two tabs saving different pages both keep their answers.
+    On PostgreSQL it is one statement, and the page needs no read before it."""
     given = {code: value for code, value in answers.items() if not is_unanswered(value)}
     cleared = [code for code in answers if code not in given]
     now = timezone.now()
     if connection.vendor == "postgresql":
-        # One statement: PostgreSQL merges into the current row under its own
-        # row lock (an UPDATE re-reads a row another transaction just changed).
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Draft._meta.db_table} SET answers = (answers || %s::jsonb) - %s::text[], "  # noqa: S608 - fixed identifiers
-                "language = %s, updated_at = %s WHERE id = %s RETURNING answers",
-                [json.dumps(given), cleared, language, now, draft.pk],
-            )
-            row = cursor.fetchone()
-        if row is None:
-            raise Draft.DoesNotExist(f"Draft {draft.pk} no longer exists.")
-        merged = json.loads(row[0])  # Django's cursors return jsonb as text
+        # PostgreSQL merges into the current row under its own row lock (an
+        # UPDATE re-reads a row another transaction just changed).
+        saved = update_one(
+            Draft,
+            "answers = (answers || %s::jsonb) - %s::text[], language = %s, updated_at = %s",
+            [json.dumps(given), cleared, language, now],
+            **draft,
+            wave_id=wave.pk,
+            audience=audience,
+            response_id=None,
+        )
     else:
-        merged = _draft_merge_locked(draft.pk, given, cleared, language, now)
-    draft.answers, draft.language, draft.updated_at = merged, language, now
-    return draft
+        saved = fetch_one(Draft, **draft, wave_id=wave.pk, audience=audience, response_id=None)
+        if saved is not None:
+            saved.answers = _draft_merge_locked(saved.pk, given, cleared, language, now)
+            saved.language, saved.updated_at = language, now
+    if saved is not None:
+        saved.wave = wave
+    return saved
 
 
 @transaction.atomic

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from surveys.db import fetch_one, one_or_none
+from surveys.db import fetch_one
 from surveys.definition.answers import answers_validate, clean_answers, visible_items
 from surveys.definition.relevance import rule_holds
 from surveys.errors import InvalidResponse, InvitationUsed, SurveysError, WaveNotOpen
@@ -30,7 +30,7 @@ from surveys.forms import Question, answers_from_post, questions_for, translate
 from surveys.models import Audience, Draft, Response, Wave
 from surveys.ratelimit import over_limit
 from surveys.selectors import version_definition
-from surveys.services.drafts import draft_resume_code_issue, draft_save, draft_submit
+from surveys.services.drafts import draft_resume_code_issue, draft_save, draft_save_page, draft_submit
 
 # The resume code travels from "save" to the page that shows it once in a
 # short-lived signed cookie scoped to that page (not in a server-side session).
@@ -90,29 +90,43 @@ class Journey:
             )
         return reverse(f"surveys:{name}", kwargs={"wave": self.wave.code, **kwargs})
 
-    def draft(self, request: HttpRequest) -> Draft | None:
-        found = None
-        signed = None
+    def draft_key(self, request: HttpRequest) -> dict[str, Any] | None:
+        """What names this browser's draft: ``{"submission_id": ...}`` or
+        ``{"id": ...}``; None when it has none. Checked against the wave and
+        audience wherever it is used."""
         if self.audience == Audience.CITIZEN:
             signed = request.get_signed_cookie(
                 self.cookie_name, default=None, salt=self._cookie_salt, max_age=_draft_cookie_age()
             )
-        if signed:
-            found = draft_of_wave(self.wave, self.audience, submission_id=signed)
-        elif request.session.get(self.session_key) is not None:
+            if signed:
+                try:
+                    return {"submission_id": uuid.UUID(signed)}
+                except ValueError:
+                    return None
+        if request.session.get(self.session_key) is not None:
             # Officials; and citizens who began before drafts moved to the cookie
             # (until DRAFT_RETENTION_DAYS after that release: remove then).
-            found = draft_of_wave(self.wave, self.audience, pk=request.session[self.session_key])
-        elif self.audience == Audience.OFFICIAL and self.user is not None:
-            found = one_or_none(
-                Draft.objects.filter(
-                    wave=self.wave,
-                    audience=self.audience,
-                    respondent=self.user,
-                    locality__code=self.locality_code,
-                    response__isnull=True,
-                )
-            )
+            return {"id": request.session[self.session_key]}
+        if self.audience == Audience.OFFICIAL and self.user is not None:
+            found = Draft.objects.filter(
+                wave=self.wave,
+                audience=self.audience,
+                respondent=self.user,
+                locality__code=self.locality_code,
+                response__isnull=True,
+            ).values_list("pk", flat=True)
+            pk = next(iter(found.order_by()[:1]), None)
+            return {"id": pk} if pk is not None else None
+        return None
+
+    def draft(self, request: HttpRequest) -> Draft | None:
+        """This browser's draft of the wave, sent or not.
+
+        Read on every page of every journey, so by a fixed SQL statement: the
+        ORM's compiling of the equivalent filter took longer than the query,
+        and a raw queryset's mapping of columns to fields about as long again."""
+        key = self.draft_key(request)
+        found = fetch_one(Draft, **key, wave_id=self.wave.pk, audience=self.audience) if key else None
         if found is not None:
             found.wave = self.wave
         return found
@@ -158,23 +172,6 @@ def _set_private_cookie(
         httponly=True,
         samesite="Lax",
     )
-
-
-def draft_of_wave(
-    wave: Wave, audience: str, *, pk: int | None = None, submission_id: str = ""
-) -> Draft | None:
-    """The draft with this id or submission id, if it belongs to the wave and audience.
-
-    Read on every page of every journey, so by a fixed SQL statement: the
-    ORM's compiling of the equivalent filter took longer than the query, and
-    a raw queryset's mapping of columns to fields about as long again."""
-    if pk is not None:
-        return fetch_one(Draft, id=pk, wave_id=wave.pk, audience=audience)
-    try:
-        value = uuid.UUID(submission_id)
-    except ValueError:
-        return None
-    return fetch_one(Draft, submission_id=value, wave_id=wave.pk, audience=audience)
 
 
 def definition_of(draft: Draft) -> dict[str, Any]:
@@ -240,36 +237,47 @@ def _elsewhere(journey: Journey, draft: Draft | None) -> HttpResponse:
 @never_cache  # answers in progress: never kept by a shared cache, never shown from one
 @require_http_methods(["GET", "POST"])
 def page(request: HttpRequest, journey: Journey, number: int) -> HttpResponse:
+    definition = version_definition(journey.wave.version_id_for(journey.audience))
+    if not 1 <= number <= len(definition["sections"]):
+        raise Http404("No such page.")
+    if request.method == "POST":
+        return _page_post(request, journey, definition, number)
     draft = journey.draft(request)
     if draft is None or draft.submitted:
         return _elsewhere(journey, draft)
-    definition = definition_of(draft)
-    sections = definition["sections"]
-    if not 1 <= number <= len(sections):
-        raise Http404("No such page.")
-    section = sections[number - 1]
     answers: dict[str, Any] = dict(draft.answers)
+    pages = visible_pages(definition, answers)
+    if number not in pages:
+        return HttpResponseRedirect(_next_url(journey, pages, number))
+    return _render_page(request, journey, draft, definition, number, answers, {})
 
-    if request.method == "GET":
-        pages = visible_pages(definition, answers)
-        if number not in pages:
-            return HttpResponseRedirect(_next_url(journey, pages, number))
-        return _render_page(request, journey, draft, definition, number, answers, {})
 
+def _page_post(
+    request: HttpRequest, journey: Journey, definition: dict[str, Any], number: int
+) -> HttpResponse:
+    section = definition["sections"][number - 1]
     posted = answers_from_post(section, request.POST)
-    candidate = {**answers, **{k: v for k, v in posted.items() if v is not None}}
-    for code, value in posted.items():
-        if value is None:
-            candidate.pop(code, None)
+    key = journey.draft_key(request)
+    # Saved before anything else is read: one statement for most pages.
+    language = _language(definition)
+    draft = (
+        draft_save_page(
+            wave=journey.wave, audience=journey.audience, answers=posted, language=language, **key
+        )
+        if key
+        else None
+    )
+    if draft is None:  # none, or sent already
+        return _elsewhere(journey, journey.draft(request) if key else None)
+    candidate: dict[str, Any] = dict(draft.answers)
     # Items this page's own answers made irrelevant are dropped, not refused:
     # without JavaScript the respondent saw them and may have filled them in.
     shown = {item["code"] for item in visible_items(definition, candidate)}
     page_codes = [item["code"] for item in section["items"]]
-    for code in page_codes:
-        if code not in shown:
-            posted[code] = None
-            candidate.pop(code, None)
-    draft = draft_save(draft=draft, answers=posted, language=_language(definition))
+    hidden = {code: None for code in page_codes if code not in shown and code in candidate}
+    if hidden:
+        draft = draft_save(draft=draft, answers=hidden, language=language)
+        candidate = dict(draft.answers)
     pages = visible_pages(definition, candidate)
     action = request.POST.get("action", "next")
 

@@ -482,7 +482,5 @@ def test_each_submission_serializer_validates_with_fields_of_its_own() -> None:
     for name, field in first.fields.items():
         assert field is not second.fields[name]
         assert field.parent is first and second.fields[name].parent is second
-        assert SubmissionSerializer._declared_fields[name].parent is None, (
-            "a declared field was bound"
-        )
+        assert SubmissionSerializer._declared_fields[name].parent is None, "a declared field was bound"
     assert str(second.validated_data["submission_id"]) == good["submission_id"]

@@ -71,6 +71,28 @@ def test_a_citizen_answers_every_page_reviews_and_gets_a_receipt(citizen: Client
     assert Response.objects.count() == 1
 
 
+def test_a_page_posted_without_a_draft_or_after_sending_changes_nothing(citizen: Client, wave: Wave) -> None:
+    """A page is saved before anything else is read: a browser with no draft
+    goes to the start, and one whose answers were sent to the receipt, with
+    the sent draft (and response) untouched."""
+    page_1 = f"/w/{wave.code}/p/1/"
+    assert citizen.post(page_1, {"safety_secure_home": "often"})["Location"] == f"/w/{wave.code}/"
+    assert not Draft.objects.exists()
+
+    answers = citizen_answers(wave)
+    start(citizen, wave)
+    answer_all(citizen, wave, answers, f"/w/{wave.code}/")
+    citizen.post(f"/w/{wave.code}/review/")
+    sent = Draft.objects.get().answers
+    again = citizen.post(
+        page_1, {"safety_secure_home": "never" if sent["safety_secure_home"] != "never" else "often"}
+    )
+
+    assert again["Location"] == f"/w/{wave.code}/done/"
+    assert Draft.objects.get().answers == sent
+    assert Response.objects.get().answers == {k: v for k, v in answers.items() if v is not None}
+
+
 def test_a_missing_required_answer_is_shown_beside_the_question_and_in_a_summary(
     citizen: Client, wave: Wave
 ) -> None:
