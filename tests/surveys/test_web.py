@@ -495,3 +495,34 @@ def test_a_locality_another_process_removed_cannot_receive_the_response(
 
     assert sent.status_code == 403
     assert Response.objects.count() == 0
+
+
+@pytest.mark.parametrize("language", ["en", "cs"])
+def test_review_rows_are_the_markup_of_the_template_they_replace(language: str) -> None:
+    """Question.review_html (Python, for speed) against the template loop it
+    replaced, whitespace aside: answered, unanswered, hostile text, errors."""
+    from django.template import engines
+    from django.utils import translation
+
+    from surveys.forms import Choice, Question
+
+    replaced = engines["django"].from_string(
+        '{% load i18n %}<div class="answer-row{% if q.errors %} has-error{% endif %}">'
+        "<dt>{{ q.text }}</dt><dd>{% if q.display_value %}{{ q.display_value }}{% else %}"
+        '<span class="unanswered">{% translate "Not answered" %}</span>{% endif %}'
+        '{% if q.errors %}<span class="error-message"><span class="visually-hidden">'
+        '{% translate "Error:" %}</span> {{ q.errors|join:" " }}</span>{% endif %}</dd></div>'
+    )
+    questions = [
+        Question(code="c", type="multiple_choice", text="Pick <b>", hint="", required=True, value=["a", "b"],
+                 errors=[], choices=[Choice("a", "A & <i>", True), Choice("b", "B", True), Choice("c", "C", False)]),
+        Question(code="p", type="percent", text="Share", hint="", required=False, value=12.5, errors=[]),
+        Question(code="t", type="text", text="Say", hint="", required=True, value=None,
+                 errors=["Required <now>", 'and "this"']),
+        Question(code="x", type="text", text="T", hint="", required=False, value="</dd><script>", errors=[]),
+    ]  # fmt: skip
+    with translation.override(language):
+        for question in questions:
+            built = str(question.review_html).replace("\n", "")  # (the template's line breaks, too)
+            assert built == replaced.render({"q": question}), question.code
+            assert "<script>" not in built and "<i>" not in built and "<now>" not in built
