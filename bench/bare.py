@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, cpu_by_program, cpu_delta, django_setup, prepare
+from common import ROOT, cpu_by_program, cpu_delta, django_setup, prepare, server_cpu_ms
 from submit import bodies, run_wrk
 
 # The issue's figures for its own machine: the bare view's rate and the two targets.
@@ -48,9 +48,9 @@ def main() -> None:
     measure_bare(args, wave, localities)
 
 
-def measure_bare(args: argparse.Namespace, wave: str, localities: list[str]) -> float:
+def measure_bare(args: argparse.Namespace, wave: str, localities: list[str]) -> tuple[float, float]:
     """Serve the bare view, post ``args.duration`` seconds of responses with
-    wrk, print the figures and return requests/s."""
+    wrk, print the figures and return requests/s and server CPU ms per request."""
     from django.db import connection
 
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
@@ -89,12 +89,14 @@ def measure_bare(args: argparse.Namespace, wave: str, localities: list[str]) -> 
     )
     print(f"     non-201 replies  {result['other']}  socket errors {result['errors']}")
     print(f"     CPU in the run   {cpu_delta(before, after)}")
+    cpu_ms = server_cpu_ms(before, after, result["created"] + result["other"])
+    print(f"     server CPU       {cpu_ms:.2f} ms per request (gunicorn, PostgreSQL, Redis)")
     print(
         f"     targets scaled   API {ISSUE_API_TARGET * rate / ISSUE_BARE_RPS:.0f} responses/s, "
         f"HTML {ISSUE_HTML_TARGET * rate / ISSUE_BARE_RPS:.1f} completions/s "
         f"(the issue's 450 and 40 at its bare {ISSUE_BARE_RPS:.0f}/s)"
     )
-    return rate
+    return rate, cpu_ms
 
 
 def _wait_until_listening(port: int) -> None:

@@ -125,3 +125,14 @@ def cpu_delta(before: dict[str, float], after: dict[str, float], top: int = 5) -
     used = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
     busiest = sorted(((s, n) for n, s in used.items() if s > 0.05), reverse=True)[:top]
     return ", ".join(f"{name} {seconds:.1f} s" for seconds, name in busiest)
+
+
+# The programs that serve a request: their CPU per request is steadier from
+# run to run than requests/s on a VM whose CPU speed varies.
+SERVER_PROGRAMS = ("gunicorn", "postgres", "redis-server")
+
+
+def server_cpu_ms(before: dict[str, float], after: dict[str, float], requests: int) -> float:
+    """Milliseconds of CPU gunicorn, PostgreSQL and Redis used per request between two snapshots."""
+    used = sum(after.get(name, 0.0) - before.get(name, 0.0) for name in SERVER_PROGRAMS)
+    return used * 1000 / max(requests, 1)

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Server, cpu_by_program, cpu_delta, django_setup, prepare
+from common import ROOT, Server, cpu_by_program, cpu_delta, django_setup, prepare, server_cpu_ms
 
 
 def bodies(wave_code: str, localities: list[str], count: int) -> list[str]:
@@ -269,23 +269,41 @@ def main() -> None:
     finally:
         server.stop()
     if bare:
-        from bare import ISSUE_API_TARGET, ISSUE_BARE_RPS, ISSUE_HTML_TARGET
-
-        print(f"AGAINST THE BARE VIEW ({bare:.0f} requests/s on this machine now)")
-        if api:
-            print(f"     API   {api / bare:.2f} of it; target {ISSUE_API_TARGET / ISSUE_BARE_RPS:.2f}")
-        if html:
-            print(
-                f"     HTML  {html * REQUESTS_PER_JOURNEY / bare:.2f} of it in requests "
-                f"({REQUESTS_PER_JOURNEY} per completion); "
-                f"target {ISSUE_HTML_TARGET * REQUESTS_PER_JOURNEY / ISSUE_BARE_RPS:.2f}"
-            )
+        print_against_bare(bare, api, html)
     if not ok:
         raise SystemExit(1)
 
 
-def api_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> float | None:
-    """Responses/s, or None when the stored responses do not match."""
+def print_against_bare(
+    bare: tuple[float, float], api: tuple[float, float] | None, html: tuple[float, float] | None
+) -> None:
+    """The results as fractions of the bare view, beside the issue's targets as
+    the same fractions; and server CPU per request as a multiple of the bare
+    view's (steadier on a VM whose speed varies: the run is CPU-bound, so a
+    throughput target of f of the bare view is a CPU budget of 1/f of its CPU)."""
+    from bare import ISSUE_API_TARGET, ISSUE_BARE_RPS, ISSUE_HTML_TARGET
+
+    rate, cpu_ms = bare
+    print(
+        f"AGAINST THE BARE VIEW ({rate:.0f} requests/s and {cpu_ms:.2f} ms of server CPU each on this machine now)"
+    )
+    if api:
+        target = ISSUE_API_TARGET / ISSUE_BARE_RPS
+        print(
+            f"     API   {api[0] / rate:.2f} of its rate, target {target:.2f}; "
+            f"{api[1] / cpu_ms:.2f} times its CPU per request, budget {1 / target:.2f}"
+        )
+    if html:
+        target = ISSUE_HTML_TARGET * REQUESTS_PER_JOURNEY / ISSUE_BARE_RPS
+        print(
+            f"     HTML  {html[0] * REQUESTS_PER_JOURNEY / rate:.2f} of its rate in requests "
+            f"({REQUESTS_PER_JOURNEY} per completion), target {target:.2f}; "
+            f"{html[1] / cpu_ms:.2f} times its CPU per request, budget {1 / target:.2f}"
+        )
+
+
+def api_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> tuple[float, float] | None:
+    """Responses/s and server CPU ms per request, or None when the stored responses do not match."""
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
         handle.write("\n".join(bodies(wave, localities, 500)) + "\n")
     path = f"/api/v1/waves/{wave}/responses/"
@@ -306,6 +324,8 @@ def api_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> flo
     )
     print(f"     non-201 replies  {api['other'] + warm['other']}  socket errors {api['errors']}")
     print(f"     CPU in the run   {cpu_delta(cpu_before, cpu_after)}")
+    cpu_ms = server_cpu_ms(cpu_before, cpu_after, api["created"] + api["other"])
+    print(f"     server CPU       {cpu_ms:.2f} ms per request (gunicorn, PostgreSQL, Redis)")
     # wrk stops at its deadline without waiting for the replies in flight; those
     # responses are stored but were never acknowledged to wrk: at most one per connection and run (warm-up and measured).
     in_flight = stored - acknowledged
@@ -314,11 +334,11 @@ def api_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> flo
         f"     stored {stored} = acknowledged {acknowledged} + {in_flight} in flight at wrk's deadline"
         f"  {'OK' if ok else 'MISMATCH'}"
     )
-    return api["created"] / seconds if ok else None
+    return (api["created"] / seconds, cpu_ms) if ok else None
 
 
-def html_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> float | None:
-    """Completions/s, or None when the stored responses do not match."""
+def html_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> tuple[float, float] | None:
+    """Completions/s and server CPU ms per request, or None when the stored responses do not match."""
     before = response_count(wave)
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     programs_before = cpu_by_program()
@@ -338,6 +358,8 @@ def html_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> fl
     )
     print(f"     load generator   {client_cpu:.1f} CPU s ({client_cpu / html['elapsed']:.2f} of one core)")
     print(f"     CPU in the run   {cpu_delta(programs_before, programs_after)}")
+    cpu_ms = server_cpu_ms(programs_before, programs_after, html["requests"])
+    print(f"     server CPU       {cpu_ms:.2f} ms per request (gunicorn, PostgreSQL, Redis)")
     ok = stored_html == html["completions"]
     print(
         f"     stored = completed: {stored_html} = {html['completions']}"
@@ -345,7 +367,7 @@ def html_phase(args: argparse.Namespace, wave: str, localities: list[str]) -> fl
     )
     if html["failures"]:
         print("     first failure:", html["failures"][0][:300])
-    return html["completions"] / html["elapsed"] if ok else None
+    return (html["completions"] / html["elapsed"], cpu_ms) if ok else None
 
 
 if __name__ == "__main__":

@@ -85,3 +85,23 @@ def test_a_connection_on_a_high_descriptor_number_is_still_usable_without_a_quer
         connection.close()
         for fd in held:
             os.close(fd)
+
+
+def test_statements_are_bound_on_the_server_and_prepared_once_repeated(postgres: None, wave) -> None:  # type: ignore[no-untyped-def]
+    """Parameters travel apart from the statement, and a statement a
+    connection runs again and again is parsed and planned once (the journey's
+    draft read here), as DB_PREPARED_STATEMENTS (on by default) asks."""
+    from surveys.db import fetch_one
+    from surveys.models import Draft
+    from surveys.services.drafts import draft_start
+
+    draft = draft_start(wave=wave, audience="citizen", locality_code="alpha", language="en")
+    for _ in range(settings.DATABASES["default"]["OPTIONS"]["prepare_threshold"] + 1):
+        assert fetch_one(Draft, submission_id=draft.submission_id, wave_id=wave.pk) == draft
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+
+    assert any('FROM "surveys_draft" WHERE "submission_id" = $1 AND "wave_id" = $2' in s for s in prepared), (
+        prepared
+    )

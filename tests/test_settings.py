@@ -18,7 +18,7 @@ PRODUCTION_ENV = {
     "CELERY_BROKER_URL": "redis://redis.example.org:6379/0",
     "REDIS_URL": "redis://redis.example.org:6379/1",
 }
-CONFIG_VARS = {*PRODUCTION_ENV, "DEBUG", "SECURE_SSL_REDIRECT"}
+CONFIG_VARS = {*PRODUCTION_ENV, "DEBUG", "SECURE_SSL_REDIRECT", "DB_PREPARED_STATEMENTS"}
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -90,3 +90,17 @@ def test_the_real_services_are_used_when_their_urls_are_set() -> None:
     result = manage("shell", "-v", "0", "-c", script, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["coprod.db.postgresql", "False", "RedisCache"]
+
+
+@pytest.mark.parametrize(("value", "prepared"), [(None, True), ("0", False)])
+def test_prepared_statements_are_on_unless_turned_off_for_a_pooler(value: str | None, prepared: bool) -> None:
+    env = {**PRODUCTION_ENV, **({"DB_PREPARED_STATEMENTS": value} if value is not None else {})}
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert ("'server_side_binding': True, 'prepare_threshold': 5" in result.stdout) is prepared
+    assert "'keepalives': 1" in result.stdout
