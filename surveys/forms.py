@@ -8,6 +8,7 @@ is ``surveys.definition.answers``, the one validator web and API share.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping
@@ -19,18 +20,37 @@ from django.http import QueryDict
 from django.utils.formats import localize
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, override
 from django.utils.translation import gettext_lazy as _
 
 from surveys.definition.validate import CHOICE_TYPES, NUMERIC_TYPES
 
 
-def translate(text: Mapping[str, str] | None, languages: list[str]) -> str:
-    """A questionnaire text in the active language, else the questionnaire's first language."""
+def current_language() -> str:
+    """The active language's code without its region ("fr" for "fr-ch")."""
+    return (get_language() or "").split("-")[0]
+
+
+def translate(text: Mapping[str, str] | None, languages: list[str], language: str = "") -> str:
+    """A questionnaire text in ``language`` (by default the active one), else
+    the questionnaire's first language."""
     if not text:
         return ""
-    language = (get_language() or "").split("-")[0]
+    language = language or current_language()
     return text.get(language) or text.get(languages[0]) or next(iter(text.values()), "")
+
+
+@functools.cache
+def _phrases(language: str) -> dict[str, str]:
+    """The interface's words inside a question's markup, translated and
+    escaped once per language (a page asks for them once per question)."""
+    with override(language or None):
+        return {
+            "required": escape(gettext("required")),
+            "error": escape(gettext("Error:")),
+            "percent": escape(gettext("a percentage from 0 to 100")),
+            "not_answered": escape(gettext("Not answered")),
+        }
 
 
 def _number(raw: str) -> Any:
@@ -85,6 +105,7 @@ class Question:
     choices: list[Choice] = field(default_factory=list)
     attrs: dict[str, str] = field(default_factory=dict)
     relevant_json: str = ""
+    language: str = ""  # of the interface's words in the markup; by default the active one
 
     @property
     def is_choice(self) -> bool:
@@ -121,8 +142,8 @@ class Question:
             ([f"hint-{code}"] if self.hint else []) + ([f"err-{code}"] if self.errors else [])
         )
         described_by = f' aria-describedby="{described}"' if described else ""
-        # (Translated outside the f-strings, where makemessages can find them.)
-        required_word, error_word = escape(gettext("required")), escape(gettext("Error:"))
+        words = _phrases(self.language or current_language())
+        required_word, error_word = words["required"], words["error"]
         required = f' <span class="required">({required_word})</span>' if self.required else ""
         hint = f'<p class="hint" id="hint-{code}">{escape(self.hint)}</p>' if self.hint else ""
         error = (
@@ -143,7 +164,7 @@ class Question:
                 "</fieldset>",
             ]
         else:
-            percent_words = escape(gettext("a percentage from 0 to 100"))
+            percent_words = words["percent"]
             percent = (
                 f'<span class="visually-hidden"> ({percent_words})</span>' if self.type == "percent" else ""
             )
@@ -179,7 +200,8 @@ class Question:
         """The question and its answer as a row of the review page's list
         (built here for the same reason as ``html``; every value escaped)."""
         shown = self.display_value
-        not_answered, error_word = escape(gettext("Not answered")), escape(gettext("Error:"))
+        words = _phrases(self.language or current_language())
+        not_answered, error_word = words["not_answered"], words["error"]
         answer = escape(shown) if shown else f'<span class="unanswered">{not_answered}</span>'
         error = (
             f'<span class="error-message"><span class="visually-hidden">{error_word}</span> '
@@ -218,6 +240,7 @@ def questions_for(
     languages = definition["languages"]
     lists = definition["choice_lists"]
     on_page = on_page or set()
+    language = current_language()
     questions = []
     for item in section["items"]:
         code = item["code"]
@@ -225,16 +248,17 @@ def questions_for(
         question = Question(
             code=code,
             type=item["type"],
-            text=translate(item["text"], languages),
-            hint=translate(item.get("hint"), languages),
+            text=translate(item["text"], languages, language),
+            hint=translate(item.get("hint"), languages, language),
             required=item.get("required", False),
             value=value,
             errors=list(errors.get(f"answers.{code}", [])),
+            language=language,
         )
         if question.is_choice:
             chosen = value if isinstance(value, list) else [value]
             question.choices = [
-                Choice(c["code"], translate(c["label"], languages), c["code"] in chosen)
+                Choice(c["code"], translate(c["label"], languages, language), c["code"] in chosen)
                 for c in lists[item["choices"]]
             ]
         question.attrs = _input_attrs(item)

@@ -283,6 +283,9 @@ def test_the_questionnaire_speaks_the_browsers_language(citizen: Client, wave: W
     definition = wave.citizen_version.definition
     assert definition["sections"][0]["title"]["cs"] in page
     assert 'lang="cs"' in page
+    assert '<span class="required">(povinné)</span>' in page  # the interface's words inside questions too
+    english = citizen.get(f"/w/{wave.code}/p/1/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<span class="required">(required)</span>' in english
 
 
 def test_an_official_signs_in_answers_and_can_change_the_answer(wave: Wave, official_a) -> None:
