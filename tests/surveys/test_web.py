@@ -529,3 +529,61 @@ def test_review_rows_are_the_markup_of_the_template_they_replace(language: str) 
             built = str(question.review_html).replace("\n", "")  # (the template's line breaks, too)
             assert built == replaced.render({"q": question}), question.code
             assert "<script>" not in built and "<i>" not in built and "<now>" not in built
+
+
+OLD_HEADER = """{% load i18n static surveys_extras %}
+<link rel="stylesheet" href="{% static 'surveys/coprod.css' %}">
+<script src="{% static 'surveys/coprod.js' %}" defer></script>
+<a class="skip-link" href="#main">{% translate "Skip to main content" %}</a>
+<header class="site-header">
+  <a class="brand" href="{% url 'surveys:home' %}">Coprod</a>
+  {% if user.is_authenticated %}
+  <nav aria-label="{% translate 'Account' %}" class="account">
+    <a href="{% url 'surveys:official_home' %}">{% translate "Your surveys" %}</a>
+    <form method="post" action="{% url 'surveys:logout' %}">{% csrf_token %}<button type="submit"
+      class="link-button">{% translate "Sign out" %}</button></form>
+  </nav>
+  {% endif %}
+  <form class="language" action="{% url 'set_language' %}" method="post">
+    {% csrf_token %}
+    <input name="next" type="hidden" value="{{ request.get_full_path }}">
+    <label for="language-select">{% translate "Language" %}</label>
+    <select id="language-select" name="language">
+      {% language_options %}
+    </select>
+    <button type="submit">{% translate "Change language" %}</button>
+  </form>
+</header>"""
+
+
+@pytest.mark.parametrize("language", ["en", "da"])
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_the_site_header_is_the_markup_of_the_template_it_replaces(
+    language: str, signed_in: bool, official_a
+) -> None:
+    """{% site_assets %} and {% site_header %} (built once per language, for
+    speed) against the template they replaced, whitespace aside: links, the
+    CSRF token in each form, the escaped current path, the signed-in links."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.middleware.csrf import get_token
+    from django.template import engines
+    from django.test import RequestFactory
+    from django.utils import translation
+
+    request = RequestFactory().get('/w/x/p/1/?q="><script>alert(1)</script>')
+    request.user = official_a if signed_in else AnonymousUser()
+    get_token(request)  # as CsrfViewMiddleware does: one token for the whole page
+    engine = engines["django"]
+    new = engine.from_string("{% load surveys_extras %}{% site_assets %}{% site_header %}")
+
+    def flat(html: str) -> str:  # (the token is masked afresh for every page)
+        html = re.sub(r'name="csrfmiddlewaretoken" value="\w+"', 'name="csrfmiddlewaretoken" value="T"', html)
+        return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", html)).strip()
+
+    with translation.override(language):
+        old_html, new_html = engine.from_string(OLD_HEADER).render({}, request), new.render({}, request)
+    assert flat(new_html) == flat(old_html)
+    assert new_html.count('name="csrfmiddlewaretoken"') == (2 if signed_in else 1)
+    assert "<script>alert" not in new_html
+    assert 'value="/w/x/p/1/?q=%22%3E%3Cscript%3Ealert(1)%3C/script%3E"' in new_html
+    assert ("/official/" in new_html) is signed_in
