@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from typing import Any
 
 from django.conf import settings
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
+
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class PayloadTooLarge(APIException):
@@ -39,8 +42,10 @@ class LimitedJSONParser(JSONParser):
             text = codecs.decode(raw, encoding)
             data = json.loads(text, parse_constant=_reject_constant)
             # "\ud800" parses to a lone surrogate, which no UTF-8 text (nor
-            # PostgreSQL) can hold: refuse it here rather than fail later.
-            json.dumps(data, ensure_ascii=False).encode("utf-8")
+            # PostgreSQL) can hold: refuse it here rather than fail later. Only
+            # such an escape can make one (the body itself decoded as UTF-8).
+            if SURROGATE_ESCAPE.search(text):
+                json.dumps(data, ensure_ascii=False).encode("utf-8")
             return data
         except (ValueError, UnicodeError) as exc:
             raise ParseError(f"Malformed JSON: {exc}") from exc

@@ -194,9 +194,11 @@ def draft_submit(*, draft: Draft, user: User | None = None) -> DraftSubmitted:
         user=user if locked.audience == Audience.OFFICIAL else None,
     )
     if locked.response_id != result.response.pk:
-        locked.response = result.response
-        locked.resume_code_hash = None
-        locked.save(update_fields=["response", "resume_code_hash", "updated_at"])
+        locked.response, locked.resume_code_hash, locked.updated_at = result.response, None, timezone.now()
+        # One UPDATE, without a model save's signals and field-by-field pass.
+        Draft.objects.filter(pk=locked.pk).update(
+            response=result.response, resume_code_hash=None, updated_at=locked.updated_at
+        )
     return DraftSubmitted(draft=locked, response=result.response, created=result.created)
 
 

@@ -459,11 +459,21 @@ def test_the_fast_result_matches_the_documented_serializer(api: Client, wave: Wa
     assert body == SubmissionResultSerializer(stored).data
 
 
-def test_a_lone_surrogate_is_malformed_json(api: Client, wave: Wave) -> None:
-    body = json.dumps(payload(wave)).replace('"language": "en"', '"language": "\\ud800"')
+@pytest.mark.parametrize("escape", ["\\ud800", "\\uDFFF", "x\\uDbFfy", "\\ude00\\ud83d"])
+def test_a_lone_surrogate_is_malformed_json(api: Client, wave: Wave, escape: str) -> None:
+    body = json.dumps(payload(wave)).replace('"language": "en"', f'"language": "{escape}"')
     response = post(api, wave, body)
     assert response.status_code == 400
     assert response.json()["code"] == "malformed_json"
+
+
+def test_a_surrogate_pair_escape_is_the_character_it_encodes(api: Client, wave: Wave) -> None:
+    sent = payload(wave)
+    text_item = "comments"  # the built-in questionnaire's text item
+    body = json.dumps({**sent, "answers": {**sent["answers"], text_item: "\U0001f600 ok"}})
+    assert "\\ud83d\\ude00" in body  # json.dumps escapes it as a pair
+    assert post(api, wave, body).status_code == 201
+    assert Response.objects.get().answers[text_item] == "\U0001f600 ok"
 
 
 def test_each_submission_serializer_validates_with_fields_of_its_own() -> None:
