@@ -8,6 +8,7 @@ back later with a resume code never loses them. Works without JavaScript.
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -77,18 +78,17 @@ class Journey:
     @property
     def start_url(self) -> str:
         if self.audience == Audience.OFFICIAL:
-            return reverse("surveys:official_home")
-        return reverse("surveys:start", kwargs={"wave": self.wave.code})
+            return _reversed("surveys:official_home")
+        return _reversed("surveys:start", wave=self.wave.code)
 
     def url(self, name: str, **kwargs: Any) -> str:
         if name == "start":
             return self.start_url
         if self.audience == Audience.OFFICIAL:
-            return reverse(
-                f"surveys:official_{name}",
-                kwargs={"wave": self.wave.code, "locality": self.locality_code, **kwargs},
+            return _reversed(
+                f"surveys:official_{name}", wave=self.wave.code, locality=self.locality_code, **kwargs
             )
-        return reverse(f"surveys:{name}", kwargs={"wave": self.wave.code, **kwargs})
+        return _reversed(f"surveys:{name}", wave=self.wave.code, **kwargs)
 
     def draft_key(self, request: HttpRequest) -> dict[str, Any] | None:
         """What names this browser's draft: ``{"submission_id": ...}`` or
@@ -152,6 +152,16 @@ class Journey:
         if self.audience == Audience.CITIZEN:
             response.delete_cookie(self.cookie_name, samesite="Lax")
         return response
+
+
+def _reversed(name: str, **kwargs: Any) -> str:
+    """reverse(), remembered: a journey's few URLs are asked for on every page."""
+    return _reverse_under(get_script_prefix(), name, tuple(sorted(kwargs.items())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _reverse_under(script_prefix: str, name: str, kwargs: tuple[tuple[str, Any], ...]) -> str:
+    return reverse(name, kwargs=dict(kwargs))
 
 
 def _draft_cookie_age() -> int:
