@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -217,3 +218,19 @@ def test_a_retry_after_the_wave_closed_still_gets_its_receipt(wave: Wave) -> Non
     assert again.response.receipt == first.response.receipt
     with pytest.raises(WaveNotOpen):
         submit(wave, answers)  # a new response is refused
+
+
+def test_receipts_are_twelve_random_characters_of_the_crockford_alphabet() -> None:
+    from surveys.services.responses import RECEIPT_ALPHABET, receipt_generate
+
+    receipts = [receipt_generate() for _ in range(3000)]
+    assert all(
+        re.fullmatch(rf"[{RECEIPT_ALPHABET}]{{4}}-[{RECEIPT_ALPHABET}]{{4}}-[{RECEIPT_ALPHABET}]{{4}}", r)
+        for r in receipts
+    )
+    assert len(set(receipts)) == len(receipts)
+    for position in range(14):
+        if position in (4, 9):
+            continue
+        seen = {r[position] for r in receipts}
+        assert seen == set(RECEIPT_ALPHABET), (position, sorted(set(RECEIPT_ALPHABET) - seen))
