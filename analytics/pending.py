@@ -30,8 +30,11 @@ _broker_down_until = 0.0
 # in that recompute, so it needs neither the mark nor a task of its own: under
 # load most responses then cost no round trip to Redis here.
 _own_pending_until: dict[tuple[int, int], float] = {}
-# Only this share of the countdown is trusted: the worker's clock may run a
-# little ahead of ours, and it starts the task at the countdown's end.
+# Only this share of the countdown is trusted: the worker starts the task when
+# its own clock reaches the countdown's end, and may run a little ahead of this
+# host's (keep hosts in NTP sync; a worker more than half the countdown ahead
+# could start early, and a response in that window would then wait for the
+# reconciler, within a minute).
 OWN_PENDING_SHARE = 0.5
 
 
@@ -81,11 +84,9 @@ def schedule(wave_id: int, locality_id: int) -> bool:
             return False
     except Exception:  # noqa: BLE001
         logger.warning("cache unavailable; scheduling without coalescing", exc_info=True)
+    countdown = settings.ANALYTICS_COALESCE_SECONDS
     try:
-        countdown = settings.ANALYTICS_COALESCE_SECONDS
         recompute_locality_task.apply_async((wave_id, locality_id), countdown=countdown)
-        _own_pending_remember(wave_id, locality_id, now + countdown * OWN_PENDING_SHARE)
-        return True
     except Exception:  # noqa: BLE001
         _broker_down_until = time.monotonic() + settings.ANALYTICS_BROKER_BACKOFF_SECONDS
         logger.warning(
@@ -93,13 +94,17 @@ def schedule(wave_id: int, locality_id: int) -> bool:
         )
         clear(wave_id, locality_id)
         return False
+    _own_pending_remember(wave_id, locality_id, now + countdown * OWN_PENDING_SHARE)
+    return True
 
 
 def _own_pending_remember(wave_id: int, locality_id: int, until: float) -> None:
     if len(_own_pending_until) > 10_000:  # forget the passed ones now and then
         now = time.monotonic()
-        for key in [key for key, end in _own_pending_until.items() if end <= now]:
-            _own_pending_until.pop(key, None)
+        # (A copy: other threads of this process add entries meanwhile.)
+        for key, end in list(_own_pending_until.items()):
+            if end <= now:
+                _own_pending_until.pop(key, None)
     _own_pending_until[(wave_id, locality_id)] = until
 
 

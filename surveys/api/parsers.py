@@ -12,7 +12,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
-SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+MAY_HOLD_SURROGATES = re.compile("\\\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 
 
 class PayloadTooLarge(APIException):
@@ -43,8 +43,9 @@ class LimitedJSONParser(JSONParser):
             data = json.loads(text, parse_constant=_reject_constant)
             # "\ud800" parses to a lone surrogate, which no UTF-8 text (nor
             # PostgreSQL) can hold: refuse it here rather than fail later. Only
-            # such an escape can make one (the body itself decoded as UTF-8).
-            if SURROGATE_ESCAPE.search(text):
+            # such an escape, or a charset the client named that decodes to
+            # surrogates (utf-7, say), can make one.
+            if MAY_HOLD_SURROGATES.search(text):
                 json.dumps(data, ensure_ascii=False).encode("utf-8")
             return data
         except (ValueError, UnicodeError) as exc:

@@ -128,9 +128,11 @@ def draft_save_page(
         )
     else:
         saved = fetch_one(Draft, **draft, wave_id=wave.pk, audience=audience, response_id=None)
-        if saved is not None:
-            saved.answers = _draft_merge_locked(saved.pk, given, cleared, language, now)
-            saved.language, saved.updated_at = language, now
+        merged = _draft_merge_locked(saved.pk, given, cleared, language, now) if saved is not None else None
+        if saved is not None and merged is not None:
+            saved.answers, saved.language, saved.updated_at = merged, language, now
+        else:  # none, or sent between the read and the lock
+            saved = None
     if saved is not None:
         saved.wave = wave
     return saved
@@ -139,8 +141,13 @@ def draft_save_page(
 @transaction.atomic
 def _draft_merge_locked(
     draft_id: int, given: dict[str, Any], cleared: list[str], language: str, now: datetime
-) -> dict[str, Any]:
-    current = Draft.objects.select_for_update().only("answers").get(pk=draft_id)
+) -> dict[str, Any] | None:
+    """The merged answers, or None when the draft was sent (or deleted) meanwhile."""
+    current = (
+        Draft.objects.select_for_update().filter(pk=draft_id, response__isnull=True).only("answers").first()
+    )
+    if current is None:
+        return None
     merged = {code: value for code, value in current.answers.items() if code not in cleared}
     merged.update(given)
     Draft.objects.filter(pk=draft_id).update(answers=merged, language=language, updated_at=now)

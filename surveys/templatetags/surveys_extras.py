@@ -1,4 +1,4 @@
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django import template
@@ -60,7 +60,7 @@ def site_header(context: template.Context) -> SafeString:
     return mark_safe(markup.replace(_CSRF_MARK, csrf).replace(_NEXT_MARK, path))  # noqa: S308 - escaped
 
 
-@cache
+@lru_cache(maxsize=64)  # bounded: the script prefix comes with each request
 def _site_header(language: str, script_prefix: str, signed_in: bool) -> str:
     with override(language or None):
         words = {  # gettext called on each literal, where makemessages finds them
@@ -102,7 +102,7 @@ def site_assets() -> SafeString:
     return _site_assets(get_script_prefix())
 
 
-@cache
+@lru_cache(maxsize=64)
 def _site_assets(script_prefix: str) -> SafeString:
     return format_html(
         '<link rel="stylesheet" href="{}">\n  <script src="{}" defer></script>',

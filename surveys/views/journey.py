@@ -31,7 +31,7 @@ from surveys.forms import Question, answers_from_post, questions_for, translate
 from surveys.models import Audience, Draft, Response, Wave
 from surveys.ratelimit import over_limit
 from surveys.selectors import version_definition
-from surveys.services.drafts import draft_resume_code_issue, draft_save, draft_save_page, draft_submit
+from surveys.services.drafts import draft_resume_code_issue, draft_save_page, draft_submit
 
 # The resume code travels from "save" to the page that shows it once in a
 # short-lived signed cookie scoped to that page (not in a server-side session).
@@ -286,8 +286,12 @@ def _page_post(
     page_codes = [item["code"] for item in section["items"]]
     hidden = {code: None for code in page_codes if code not in shown and code in candidate}
     if hidden:
-        draft = draft_save(draft=draft, answers=hidden, language=language)
-        candidate = dict(draft.answers)
+        cleared = draft_save_page(
+            wave=journey.wave, audience=journey.audience, answers=hidden, language=language, id=draft.pk
+        )
+        if cleared is None:  # sent from another tab in between
+            return _elsewhere(journey, journey.draft(request))
+        draft, candidate = cleared, dict(cleared.answers)
     pages = visible_pages(definition, candidate)
     action = request.POST.get("action", "next")
 

@@ -467,6 +467,19 @@ def test_a_lone_surrogate_is_malformed_json(api: Client, wave: Wave, escape: str
     assert response.json()["code"] == "malformed_json"
 
 
+def test_a_charset_that_decodes_to_a_lone_surrogate_is_malformed_json(api: Client, wave: Wave) -> None:
+    """The client names the charset; UTF-7 can carry a lone surrogate without any JSON escape."""
+    sent = payload(wave)
+    body = json.dumps({**sent, "answers": {**sent["answers"], "comments": "\ud800"}}, ensure_ascii=False)
+    # (The test client encodes the text in the charset named: "+2AA-" here.)
+    response = api.post(
+        f"/api/v1/waves/{wave.code}/responses/", body, content_type="application/json; charset=utf-7"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_json"
+    assert not Response.objects.exists()
+
+
 def test_a_surrogate_pair_escape_is_the_character_it_encodes(api: Client, wave: Wave) -> None:
     sent = payload(wave)
     text_item = "comments"  # the built-in questionnaire's text item

@@ -16,6 +16,7 @@ from surveys.services.invitations import invitations_issue
 from surveys.services.waves import wave_close
 from surveys.synthetic import answers_generate
 from surveys.views.journey import visible_pages
+from tests.factories import ResponseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -233,7 +234,9 @@ def test_a_resume_code_restores_the_answers_in_another_browser(citizen: Client, 
     assert re.search(r'value="sometimes"\s+checked', page)
 
 
-def test_a_relevance_rule_drops_answers_the_respondent_made_irrelevant(citizen: Client, wave: Wave) -> None:
+def _up_to_page_5_unwilling_then_ticking_an_area(citizen: Client, wave: Wave) -> dict[str, Any]:
+    """Pages 1-4 answered, "willing_more" no; page 5's form with the follow-up
+    "willing_areas" ticked anyway (without JavaScript that question is shown)."""
     answers = citizen_answers(wave)
     answers["willing_more"] = "no"
     answers.pop("willing_areas", None)
@@ -244,10 +247,40 @@ def test_a_relevance_rule_drops_answers_the_respondent_made_irrelevant(citizen: 
             f"/w/{wave.code}/p/{number}/",
             {**form_data(definition["sections"][number - 1], answers), "action": "next"},
         )
-    # Without JavaScript the follow-up question is shown; ticking it anyway is harmless.
-    page5 = {**form_data(definition["sections"][4], answers), "willing_areas": ["health"], "action": "next"}
+    return {**form_data(definition["sections"][4], answers), "willing_areas": ["health"], "action": "next"}
+
+
+def test_a_relevance_rule_drops_answers_the_respondent_made_irrelevant(citizen: Client, wave: Wave) -> None:
+    page5 = _up_to_page_5_unwilling_then_ticking_an_area(citizen, wave)
     assert citizen.post(f"/w/{wave.code}/p/5/", page5).status_code == 302
     assert "willing_areas" not in Draft.objects.get().answers
+
+
+def test_answers_sent_from_another_tab_while_a_page_drops_hidden_ones_stay_sent(
+    citizen: Client, wave: Wave, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page is saved, then its own now-hidden answers are dropped by a second
+    statement; if another tab sent the answers in between, the page leads to
+    the receipt (no error) and the sent draft is not touched again."""
+    from surveys.views import journey
+
+    page5 = _up_to_page_5_unwilling_then_ticking_an_area(citizen, wave)
+    response = ResponseFactory(wave=wave, locality=Draft.objects.get().locality)
+    real_save = journey.draft_save_page
+    calls = []
+
+    def save_then_sent_elsewhere(**kwargs: Any) -> Any:
+        saved = real_save(**kwargs)
+        calls.append(kwargs["answers"])
+        Draft.objects.update(response=response)  # the other tab's submit, committed now
+        return saved
+
+    monkeypatch.setattr(journey, "draft_save_page", save_then_sent_elsewhere)
+    reply = citizen.post(f"/w/{wave.code}/p/5/", page5)
+
+    assert reply.status_code == 302 and reply["Location"] == f"/w/{wave.code}/done/"
+    assert calls[-1] == {"willing_areas": None}, "the second statement was not tried"
+    assert Draft.objects.get().answers["willing_areas"] == ["health"], "a sent draft was changed"
 
 
 def test_an_invitation_link_is_exchanged_for_a_session(citizen: Client, wave: Wave, locality_b) -> None:
