@@ -68,19 +68,25 @@ def _where(
     return " AND ".join(conditions), params
 
 
-def _one(model: type[M], sql: str, params: list[Any]) -> M | None:
+def _one(
+    model: type[M], equal: dict[str, Any], statement: Callable[[str, str, str], str], values: list[Any]
+) -> M | None:
+    """Run ``statement(table, columns, where)`` (taking ``values``, then the
+    condition's) and build the one row it returns, or None."""
     connection = connections[DEFAULT_DB_ALIAS]  # this thread's
-    _selected, converters = _model_columns(connection, model)
+    selected, converters = _model_columns(connection, model)
+    where, params = _where(connection, model, equal)
+    table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement(table, selected, where), [*values, *params])
         row = cursor.fetchone()
     if row is None:
         return None
-    values = list(row)
+    stored = list(row)
     for index, functions, column in converters:
         for function in functions:
-            values[index] = function(values[index], column, connection)
-    return model.from_db(connection.alias, None, values)  # type: ignore[arg-type]
+            stored[index] = function(stored[index], column, connection)
+    return model.from_db(connection.alias, None, stored)  # type: ignore[arg-type]
 
 
 def fetch_one(model: type[M], **equal: Any) -> M | None:
@@ -91,20 +97,19 @@ def fetch_one(model: type[M], **equal: Any) -> M | None:
     without a compiled query or a raw query's column mapping on every call.
     The fields must make the row unique.
     """
-    connection = connections[DEFAULT_DB_ALIAS]
-    selected, _converters = _model_columns(connection, model)
-    where, params = _where(connection, model, equal)
-    table = connection.ops.quote_name(model._meta.db_table)
-    return _one(model, f"SELECT {selected} FROM {table} WHERE {where}", params)  # noqa: S608 - the model's own names
+
+    def select(table: str, columns: str, where: str) -> str:
+        return f"SELECT {columns} FROM {table} WHERE {where}"  # noqa: S608 - the model's own names
+
+    return _one(model, equal, select, [])
 
 
 def update_one(model: type[M], assignments: str, values: list[Any], **equal: Any) -> M | None:
     """UPDATE the one row of ``model`` whose fields equal ``equal`` with the
     SQL ``assignments`` (taking ``values``); the row as stored after, or None
     when no row matched. One round trip (RETURNING: PostgreSQL, SQLite 3.35+)."""
-    connection = connections[DEFAULT_DB_ALIAS]
-    selected, _converters = _model_columns(connection, model)
-    where, params = _where(connection, model, equal)
-    table = connection.ops.quote_name(model._meta.db_table)
-    sql = f"UPDATE {table} SET {assignments} WHERE {where} RETURNING {selected}"  # noqa: S608 - the caller's fixed SQL
-    return _one(model, sql, [*values, *params])
+
+    def update(table: str, columns: str, where: str) -> str:
+        return f"UPDATE {table} SET {assignments} WHERE {where} RETURNING {columns}"  # noqa: S608 - the caller's fixed SQL
+
+    return _one(model, equal, update, values)

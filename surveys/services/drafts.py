@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
-from surveys.db import fetch_one, update_one
+from surveys.db import update_one
 from surveys.definition.answers import clean_answers, is_unanswered
 from surveys.errors import (
     InvitationInvalid,
@@ -127,12 +127,9 @@ def draft_save_page(
             response_id=None,
         )
     else:
-        saved = fetch_one(Draft, **draft, wave_id=wave.pk, audience=audience, response_id=None)
-        merged = _draft_merge_locked(saved.pk, given, cleared, language, now) if saved is not None else None
-        if saved is not None and merged is not None:
-            saved.answers, saved.language, saved.updated_at = merged, language, now
-        else:  # none, or sent between the read and the lock
-            saved = None
+        saved = _draft_merge_locked(
+            given, cleared, language, now, **draft, wave_id=wave.pk, audience=audience
+        )
     if saved is not None:
         saved.wave = wave
     return saved
@@ -140,18 +137,18 @@ def draft_save_page(
 
 @transaction.atomic
 def _draft_merge_locked(
-    draft_id: int, given: dict[str, Any], cleared: list[str], language: str, now: datetime
-) -> dict[str, Any] | None:
-    """The merged answers, or None when the draft was sent (or deleted) meanwhile."""
-    current = (
-        Draft.objects.select_for_update().filter(pk=draft_id, response__isnull=True).only("answers").first()
-    )
+    given: dict[str, Any], cleared: list[str], language: str, now: datetime, **match: Any
+) -> Draft | None:
+    """The unsent draft matching ``match``, merged under its row lock (where
+    the database has one); None when there is no such draft."""
+    current = Draft.objects.select_for_update().filter(**match, response__isnull=True).first()
     if current is None:
         return None
     merged = {code: value for code, value in current.answers.items() if code not in cleared}
     merged.update(given)
-    Draft.objects.filter(pk=draft_id).update(answers=merged, language=language, updated_at=now)
-    return merged
+    Draft.objects.filter(pk=current.pk).update(answers=merged, language=language, updated_at=now)
+    current.answers, current.language, current.updated_at = merged, language, now
+    return current
 
 
 @transaction.atomic

@@ -18,16 +18,15 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import get_script_prefix, reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from surveys.db import fetch_one
+from surveys.db import fetch_one, one_or_none
 from surveys.definition.answers import answers_validate, clean_answers, visible_items
 from surveys.definition.relevance import rule_holds
 from surveys.errors import InvalidResponse, InvitationUsed, SurveysError, WaveNotOpen
-from surveys.forms import Question, answers_from_post, questions_for, translate
+from surveys.forms import Question, answers_from_post, current_language, questions_for, translate
 from surveys.models import Audience, Draft, Response, Wave
 from surveys.ratelimit import over_limit
 from surveys.selectors import version_definition
@@ -108,15 +107,16 @@ class Journey:
             # (until DRAFT_RETENTION_DAYS after that release: remove then).
             return {"id": request.session[self.session_key]}
         if self.audience == Audience.OFFICIAL and self.user is not None:
-            found = Draft.objects.filter(
-                wave=self.wave,
-                audience=self.audience,
-                respondent=self.user,
-                locality__code=self.locality_code,
-                response__isnull=True,
-            ).values_list("pk", flat=True)
-            pk = next(iter(found.order_by()[:1]), None)
-            return {"id": pk} if pk is not None else None
+            found = one_or_none(
+                Draft.objects.filter(
+                    wave=self.wave,
+                    audience=self.audience,
+                    respondent=self.user,
+                    locality__code=self.locality_code,
+                    response__isnull=True,
+                ).only("pk")
+            )
+            return {"id": found.pk} if found is not None else None
         return None
 
     def draft(self, request: HttpRequest) -> Draft | None:
@@ -327,7 +327,7 @@ def _next_url(journey: Journey, pages: list[int], number: int) -> str:
 
 
 def _language(definition: dict[str, Any]) -> str:
-    language = (get_language() or "").split("-")[0]
+    language = current_language()
     return language if language in definition["languages"] else definition["languages"][0]
 
 
