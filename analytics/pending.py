@@ -2,10 +2,12 @@
 
 A burst of responses to one locality schedules one task (run after a short
 delay, so the burst is in it); a response arriving while that task runs
-schedules the next one. A process that has just published the task skips
-even the mark for the first half of the delay (the task cannot have begun).
-The mark lives in the cache (Redis); if the cache or the broker is down the
-response is still saved and the reconciler catches up.
+schedules the next one. The mark that says a task is pending holds the time
+that task will start, so a process that meets the mark knows how long later
+responses join that task anyway: for the first half of what is left, it asks
+Redis no more (nor does the process that published the task). The mark lives
+in the cache (Redis); if the cache or the broker is down the response is
+still saved and the reconciler catches up.
 """
 
 from __future__ import annotations
@@ -25,30 +27,43 @@ logger = logging.getLogger(__name__)
 # making every request wait out the connection timeout again.
 _broker_down_until = 0.0
 
-# (wave, locality) -> monotonic time until which a recompute this process
-# published has certainly not begun. A response committed before then will be
-# in that recompute, so it needs neither the mark nor a task of its own: under
-# load most responses then cost no round trip to Redis here.
-_own_pending_until: dict[tuple[int, int], float] = {}
-# Only this share of the countdown is trusted: the worker starts the task when
-# its own clock reaches the countdown's end, and may run a little ahead of this
-# host's (keep hosts in NTP sync; a worker more than half the countdown ahead
-# could start early, and a response in that window would then wait for the
-# reconciler, within a minute).
-OWN_PENDING_SHARE = 0.5
+# (wave, locality) -> monotonic time until which a pending recompute (this
+# process's or another's) has certainly not begun. A response committed before
+# then will be in that recompute, so it needs neither the mark nor a task of its
+# own: under load most responses then cost no round trip to Redis.
+_pending_until: dict[tuple[int, int], float] = {}
+# Only this share of the time left before the task starts is trusted: the
+# worker starts it when its own clock reaches the start, and its clock (or the
+# publishing host's) may run a little ahead of this host's (keep hosts in NTP
+# sync; a clock more than half the countdown ahead could let a task start
+# early, and a response in that window would then wait for the reconciler,
+# within a minute).
+PENDING_SHARE = 0.5
 
 
 def _key(wave_id: int, locality_id: int) -> str:
     return f"analytics:pending:{wave_id}:{locality_id}"
 
 
-def _mark(wave_id: int, locality_id: int) -> bool:
-    """Set the pending mark unless it is set; whether this call set it."""
+def _claim(wave_id: int, locality_id: int, starts_at: float) -> float | None:
+    """Set the pending mark for a task that starts at ``starts_at`` (epoch
+    seconds), unless a mark is set. None when this call set it; otherwise the
+    start the existing mark holds (0.0 when it holds none)."""
+    name = _key(wave_id, locality_id)
+    ttl = settings.ANALYTICS_PENDING_TTL
     client = redis_client()
     if client is None:
-        return bool(cache.add(_key(wave_id, locality_id), 1, timeout=settings.ANALYTICS_PENDING_TTL))
-    name = redis_key(_key(wave_id, locality_id))
-    return bool(client.set(name, 1, nx=True, ex=settings.ANALYTICS_PENDING_TTL))
+        if cache.add(name, starts_at, timeout=ttl):
+            return None
+        previous = cache.get(name)
+    else:  # one command: SET NX and, when the mark is there, its value
+        previous = client.set(redis_key(name), repr(starts_at), nx=True, get=True, ex=ttl)
+        if previous is None:
+            return None
+    try:
+        return float(previous)
+    except (TypeError, ValueError):  # gone meanwhile, or not a time
+        return 0.0
 
 
 def clear(wave_id: int, locality_id: int) -> None:
@@ -77,14 +92,19 @@ def schedule(wave_id: int, locality_id: int) -> bool:
             return False
         return True
     now = time.monotonic()
-    if now < _broker_down_until or now < _own_pending_until.get((wave_id, locality_id), 0.0):
+    if now < _broker_down_until or now < _pending_until.get((wave_id, locality_id), 0.0):
         return False
+    countdown = settings.ANALYTICS_COALESCE_SECONDS
     try:
-        if not _mark(wave_id, locality_id):
-            return False
+        starts_at = _claim(wave_id, locality_id, time.time() + countdown)
     except Exception:  # noqa: BLE001
         logger.warning("cache unavailable; scheduling without coalescing", exc_info=True)
-    countdown = settings.ANALYTICS_COALESCE_SECONDS
+        starts_at = None
+    if starts_at is not None:  # a task is pending: this response will be in it
+        left = starts_at - time.time()
+        if left > 0:
+            _pending_remember(wave_id, locality_id, now + left * PENDING_SHARE)
+        return False
     try:
         recompute_locality_task.apply_async((wave_id, locality_id), countdown=countdown)
     except Exception:  # noqa: BLE001
@@ -94,18 +114,18 @@ def schedule(wave_id: int, locality_id: int) -> bool:
         )
         clear(wave_id, locality_id)
         return False
-    _own_pending_remember(wave_id, locality_id, now + countdown * OWN_PENDING_SHARE)
+    _pending_remember(wave_id, locality_id, now + countdown * PENDING_SHARE)
     return True
 
 
-def _own_pending_remember(wave_id: int, locality_id: int, until: float) -> None:
-    if len(_own_pending_until) > 10_000:  # forget the passed ones now and then
+def _pending_remember(wave_id: int, locality_id: int, until: float) -> None:
+    if len(_pending_until) > 10_000:  # forget the passed ones now and then
         now = time.monotonic()
         # (A copy: other threads of this process add entries meanwhile.)
-        for key, end in list(_own_pending_until.items()):
+        for key, end in list(_pending_until.items()):
             if end <= now:
-                _own_pending_until.pop(key, None)
-    _own_pending_until[(wave_id, locality_id)] = until
+                _pending_until.pop(key, None)
+    _pending_until[(wave_id, locality_id)] = until
 
 
 def _qvalues_key(wave_id: int) -> str:

@@ -23,5 +23,13 @@ def redis_client() -> Any | None:
     return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
 
 
+@lru_cache(maxsize=16)
+def redis_script(source: str) -> Any | None:
+    """A Lua script on that client, sent by its digest (EVALSHA; loaded on
+    first use and again after a server restart). None without REDIS_URL."""
+    client = redis_client()
+    return client.register_script(source) if client is not None else None
+
+
 def key(name: str) -> str:
     return f"{settings.CACHES['default'].get('KEY_PREFIX', 'coprod')}:{name}"

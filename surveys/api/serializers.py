@@ -48,6 +48,23 @@ class WaveSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class JSONObjectField(serializers.Field):
+    """A JSON object as the request's JSON parser produced it. (DRF's
+    JSONField encodes the value again only to check that it is JSON, which
+    a parsed body always is: that cost a tenth of a submission's time.)"""
+
+    default_error_messages = {"invalid": "Expected an object mapping item codes to answers."}
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class SubmissionSerializer(serializers.Serializer):
     submission_id = serializers.UUIDField(
         help_text="Chosen by the client (a UUID); sending it again with the same payload is a safe retry."
@@ -55,7 +72,7 @@ class SubmissionSerializer(serializers.Serializer):
     audience = serializers.ChoiceField(choices=Audience.choices)
     locality = serializers.CharField(max_length=64, help_text="Locality code; must be part of the wave.")
     language = serializers.CharField(max_length=8, help_text="Language the respondent answered in.")
-    answers = serializers.JSONField(
+    answers = JSONObjectField(
         help_text=(
             "Object of item code -> answer: a choice code (string), a list of codes for "
             "multiple choice, a number for number/percent, a string for text."
@@ -71,11 +88,6 @@ class SubmissionSerializer(serializers.Serializer):
         # an instance needs only its own field objects to bind (name, parent),
         # as none of these fields changes anything it shares with the original.
         return {name: copy.copy(field) for name, field in self._declared_fields.items()}
-
-    def validate_answers(self, value: Any) -> Any:
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Expected an object mapping item codes to answers.")
-        return value
 
 
 class SubmissionResultSerializer(serializers.ModelSerializer):

@@ -70,7 +70,7 @@ def wait_fresh(wave: Wave, localities: list[Any], timeout: float = 30.0) -> floa
 def live_wave(celery_worker: str, postgres: None, wave: Wave) -> Wave:
     """An open wave, with the real worker consuming the indices queue."""
     pending._broker_down_until = 0.0
-    pending._own_pending_until.clear()
+    pending._pending_until.clear()
     return wave
 
 
@@ -145,19 +145,56 @@ def test_the_process_that_published_a_recompute_skips_the_mark_until_it_may_begi
     after that the mark decides again, and every response is in the figures."""
     key = (live_wave.pk, locality_a.pk)
     submit(live_wave, "alpha", 1)  # publishes a recompute, and remembers it
-    assert 0 < pending._own_pending_until[key] - time.monotonic() <= settings.ANALYTICS_COALESCE_SECONDS / 2
+    assert 0 < pending._pending_until[key] - time.monotonic() <= settings.ANALYTICS_COALESCE_SECONDS / 2
     pending.clear(*key)  # from here on, a call that asks Redis sets the mark and sends a task
 
     assert not pending.schedule(*key)
-    assert pending._mark(*key), "the skipped call set the mark: it asked Redis after all"
+    assert pending._claim(*key, time.time()) is None, (
+        "the skipped call set the mark: it asked Redis after all"
+    )
     pending.clear(*key)
 
-    pending._own_pending_until[key] = time.monotonic()  # as when half the countdown has passed
+    pending._pending_until[key] = time.monotonic()  # as when half the countdown has passed
     assert pending.schedule(*key), "past its window, the process must ask the mark again"
     submit(live_wave, "alpha", 2)
 
     wait_fresh(live_wave, [locality_a])
     assert IndexRow.objects.get(locality=locality_a, audience="citizen", level="overall").n == 2
+
+
+def test_a_process_that_meets_another_ones_mark_skips_redis_for_half_the_time_left(
+    live_wave: Wave, locality_a
+) -> None:
+    """The mark holds when its task starts: a process that meets it (here the
+    mark of a task 10 s away, as another process would set it) knows later
+    responses join that task and stops asking Redis for half of those 10 s."""
+    key = (live_wave.pk, locality_a.pk)
+    assert pending._claim(*key, time.time() + 10) is None  # another process's task
+
+    assert not pending.schedule(*key), "a task is pending: no second one"
+    assert 4.5 < pending._pending_until[key] - time.monotonic() <= 5.0
+    pending.clear(*key)
+    assert not pending.schedule(*key)
+    assert pending._claim(*key, time.time()) is None, "the skipped call asked Redis after all"
+    pending.clear(*key)
+
+
+@pytest.mark.parametrize("held", [b"1", b"soon", "past"])
+def test_a_mark_without_a_start_to_come_is_no_reason_to_skip_redis(live_wave: Wave, locality_a, held) -> None:
+    """A mark of an earlier release (it held "1"), one that holds no time, or
+    one whose task has begun: nothing to trust, so nothing is remembered, and
+    the mark still keeps a second task from being sent."""
+    from surveys.redis import key as redis_key
+    from surveys.redis import redis_client
+
+    key = (live_wave.pk, locality_a.pk)
+    value = repr(time.time() - 1) if held == "past" else held
+    redis_client().set(redis_key(pending._key(*key)), value, ex=60)
+
+    assert not pending.schedule(*key)
+    assert key not in pending._pending_until
+    assert pending._claim(*key, time.time()) == (0.0 if held == b"soon" else pytest.approx(float(value)))
+    pending.clear(*key)
 
 
 def test_concurrent_submissions_to_one_locality_are_all_counted(live_wave: Wave, locality_a) -> None:

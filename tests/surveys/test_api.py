@@ -165,6 +165,9 @@ def test_invalid_answers_are_400_with_every_problem_by_item(api: Client, wave: W
         ({"submission_id": "not-a-uuid"}, "submission_id"),
         ({"audience": "journalist"}, "audience"),
         ({"answers": ["a", "list"]}, "answers"),
+        ({"answers": "text"}, "answers"),
+        ({"answers": 3}, "answers"),
+        ({"answers": None}, "answers"),
         ({"language": "xx"}, "language"),
     ],
 )
@@ -192,6 +195,22 @@ def test_a_wave_closed_by_another_process_is_409_at_once(api: Client, wave: Wave
     )
     assert response.status_code == 409 and response.json()["code"] == "wave_not_open"
     assert Response.objects.filter(wave=wave).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        (["a"], "Expected an object mapping item codes to answers."),
+        ("a", "Expected an object mapping item codes to answers."),
+        (None, "This field may not be null."),
+    ],
+)
+def test_answers_that_are_not_an_object_are_named_and_nothing_is_saved(
+    api: Client, wave: Wave, answers: Any, message: str
+) -> None:
+    response = post(api, wave, payload(wave, answers=answers))
+    assert response.json()["errors"] == {"answers": [message]}
+    assert Response.objects.count() == 0
 
 
 def test_a_missing_field_is_named(api: Client, wave: Wave) -> None:

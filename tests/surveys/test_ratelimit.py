@@ -1,0 +1,45 @@
+"""The fixed-window counters behind every throttle, on the real Redis."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from surveys.ratelimit import window_hits
+from surveys.redis import key as redis_key
+from surveys.redis import redis_client
+
+pytestmark = pytest.mark.usefixtures("services")
+
+
+def _names(count: int) -> list[str]:
+    run = uuid.uuid4().hex
+    return [f"test:ratelimit:{run}:{i}" for i in range(count)]
+
+
+def test_each_window_counts_its_own_requests_and_expires_after_its_period() -> None:
+    minute, hour = _names(2)
+    assert window_hits([(minute, 60), (hour, 3600)]) == [1, 1]
+    assert window_hits([(minute, 60), (hour, 3600)]) == [2, 2]
+    assert window_hits([(hour, 3600)]) == [3]
+    client = redis_client()
+    assert 0 < client.ttl(redis_key(minute)) <= 61
+    assert 3600 < client.ttl(redis_key(hour)) <= 3601
+
+
+def test_a_counter_left_without_a_lifetime_gets_one_and_a_running_one_keeps_its_own() -> None:
+    stray, running = _names(2)
+    client = redis_client()
+    client.set(redis_key(stray), 5)  # as an interrupted older client could leave it
+    client.set(redis_key(running), 1, ex=30)
+    assert window_hits([(stray, 60), (running, 60)]) == [6, 2]
+    assert 0 < client.ttl(redis_key(stray)) <= 61
+    assert client.ttl(redis_key(running)) <= 30  # not extended by later requests
+
+
+def test_counting_survives_redis_forgetting_the_script() -> None:
+    [name] = _names(1)
+    assert window_hits([(name, 60)]) == [1]
+    redis_client().script_flush()  # a restarted Redis holds no scripts
+    assert window_hits([(name, 60)]) == [2]
