@@ -43,3 +43,13 @@ def test_counting_survives_redis_forgetting_the_script() -> None:
     assert window_hits([(name, 60)]) == [1]
     redis_client().script_flush()  # a restarted Redis holds no scripts
     assert window_hits([(name, 60)]) == [2]
+
+
+def test_replies_are_parsed_by_hiredis() -> None:
+    """requirements.txt installs hiredis for the hot paths' Redis replies (docs/performance.md)."""
+    pool = redis_client().connection_pool
+    connection = pool.get_connection("PING")
+    try:
+        assert type(connection._parser).__name__ == "_HiredisParser"
+    finally:
+        pool.release(connection)
