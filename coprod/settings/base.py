@@ -53,6 +53,11 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# The admin's notices ("… was changed successfully") live in the signed-in
+# user's session. Only the admin sends any, and the default (a signed cookie,
+# falling back to the session) builds a signer on every request of every page.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 ROOT_URLCONF = "coprod.urls"
 WSGI_APPLICATION = "coprod.wsgi.application"
 ASGI_APPLICATION = "coprod.asgi.application"

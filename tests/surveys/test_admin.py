@@ -96,3 +96,16 @@ def test_the_home_page_lists_open_waves(citizen: Client, wave: Wave) -> None:
 def test_the_home_page_speaks_the_browsers_language(citizen: Client, wave: Wave) -> None:
     response = citizen.get("/", HTTP_ACCEPT_LANGUAGE="de")
     assert b'lang="de"' in response.content
+
+
+def test_the_admin_tells_the_manager_what_it_saved(manager_client) -> None:
+    """Its notices travel in the manager's session (MESSAGE_STORAGE), shown once."""
+    from django.contrib.messages.storage.session import SessionStorage
+
+    add = reverse("admin:surveys_locality_add")
+    response = manager_client.post(add, {"code": "gamma", "name": "Gamma", "_continue": "1"}, follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("was added successfully" in m for m in shown), shown
+    assert isinstance(response.context["messages"], SessionStorage)
+    again = manager_client.get(response.redirect_chain[-1][0])
+    assert not list(again.context["messages"]), "a notice is shown once"
