@@ -55,20 +55,11 @@ def measure_bare(args: argparse.Namespace, wave: str, localities: list[str]) -> 
 
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
         handle.write("\n".join(bodies(wave, localities, 500)) + "\n")
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_bare_response")
-        cursor.execute("CREATE TABLE bench_bare_response (id bigserial PRIMARY KEY, body jsonb NOT NULL)")
+    bare_table_create()
 
     port = args.port + 1
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    server = subprocess.Popen(
-        [gunicorn, "bare_app:application", "--chdir", str(ROOT / "bench"), "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.workers), "--threads", str(args.threads), "--worker-class", "gthread",
-         "--log-level", "warning", "--access-logfile", "/dev/null"],
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": ""},
-    )  # fmt: skip
+    server = bare_serve(port, args.workers, args.threads)
     try:
-        _wait_until_listening(port)
         path = f"/api/v1/waves/{wave}/responses/"
         run_wrk(port, path, handle.name, 3, args.connections)  # warm-up
         before = cpu_by_program()
@@ -97,6 +88,28 @@ def measure_bare(args: argparse.Namespace, wave: str, localities: list[str]) -> 
         f"(the issue's 450 and 40 at its bare {ISSUE_BARE_RPS:.0f}/s)"
     )
     return rate, cpu_ms
+
+
+def bare_table_create() -> None:
+    """The bare view's table, empty."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_bare_response")
+        cursor.execute("CREATE TABLE bench_bare_response (id bigserial PRIMARY KEY, body jsonb NOT NULL)")
+
+
+def bare_serve(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+    """gunicorn serving the bare view on ``port``, as the project's own is served; once it listens."""
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    server = subprocess.Popen(
+        [gunicorn, "bare_app:application", "--chdir", str(ROOT / "bench"), "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+         "--log-level", "warning", "--access-logfile", "/dev/null"],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": ""},
+    )  # fmt: skip
+    _wait_until_listening(port)
+    return server
 
 
 def _wait_until_listening(port: int) -> None:

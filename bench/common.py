@@ -40,10 +40,18 @@ def prepare(localities: int) -> tuple[str, list[str]]:
     return code, codes
 
 
+def require_services() -> None:
+    """Exit with a message unless PostgreSQL, Redis and the broker are configured."""
+    missing = [v for v in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL") if not os.environ.get(v)]
+    if missing or not os.environ["DATABASE_URL"].startswith("postgres"):
+        raise SystemExit(f"Set {', '.join(missing) or 'DATABASE_URL to PostgreSQL'} (see README).")
+
+
 class Server:
     """gunicorn on production settings, plain HTTP on loopback."""
 
-    def __init__(self, port: int, workers: int, threads: int):
+    def __init__(self, port: int, workers: int, threads: int, root: Path = ROOT):
+        """``root``: the checkout whose code to serve (this one by default)."""
         self.port = port
         env = {
             **os.environ,
@@ -59,7 +67,7 @@ class Server:
             "THROTTLE_WEB_START": "10000000/minute",
         }
         subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=root, env=env, check=True
         )
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         self.process = subprocess.Popen(
@@ -79,7 +87,7 @@ class Server:
                 "--access-logfile",
                 "/dev/null",
             ],
-            cwd=ROOT,
+            cwd=root,
             env=env,
         )
         deadline = time.monotonic() + 30

@@ -38,7 +38,16 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Server, cpu_by_program, cpu_delta, django_setup, prepare, server_cpu_ms
+from common import (
+    ROOT,
+    Server,
+    cpu_by_program,
+    cpu_delta,
+    django_setup,
+    prepare,
+    require_services,
+    server_cpu_ms,
+)
 
 
 def bodies(wave_code: str, localities: list[str], count: int) -> list[str]:
@@ -244,9 +253,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    missing = [v for v in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL") if not os.environ.get(v)]
-    if missing or not os.environ["DATABASE_URL"].startswith("postgres"):
-        raise SystemExit(f"Set {', '.join(missing) or 'DATABASE_URL to PostgreSQL'} (see README).")
+    require_services()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk).")
 

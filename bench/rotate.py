@@ -1,0 +1,230 @@
+"""Benchmark: servers side by side, measured in rotation.
+
+On a shared VM the machine's speed drifts by tens of percent within minutes,
+so figures taken one after another (bench/submit.py --yardstick) compare the
+code on one machine with the yardstick on another. This serves the issue's
+bare view (bench/bare_app.py) and the project of one or more checkouts at the
+same time, each under gunicorn on its own port, and measures them in short
+bursts, in a new random order every round: within a round they all meet the
+same machine. Only the server being measured is busy.
+
+For each checkout, every round has an API burst (wrk posting complete citizen
+responses, as bench/submit.py does) and, with --html, an HTML burst (Python
+client threads completing the whole web journey). Prints the median rate of
+each, its gunicorn CPU per request, and the medians of the per-round ratios:
+to the bare view (the issue's targets, as fractions of it: API 450/930 = 0.48,
+HTML in requests 40 x 17/930 = 0.73) and to the first checkout. It checks
+that the database holds every response the servers acknowledged.
+
+    # this checkout against the issue's yardstick
+    .venv/bin/python bench/rotate.py --html
+    # the code of an earlier commit against this one (A/B)
+    git worktree add /tmp/before <commit> && .venv/bin/python bench/rotate.py /tmp/before .
+
+Needs DATABASE_URL (PostgreSQL), REDIS_URL, CELERY_BROKER_URL and wrk, as
+bench/submit.py does; every checkout is served with this interpreter's
+packages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bare import ISSUE_API_TARGET, ISSUE_BARE_RPS, ISSUE_HTML_TARGET, bare_serve, bare_table_create
+from common import Server, django_setup, prepare, require_services
+from submit import REQUESTS_PER_JOURNEY, bodies, response_count, run_html, run_wrk
+
+BARE = "bare"
+
+
+@dataclass
+class Target:
+    """One thing measured each round: the bare view, or a checkout's API or HTML journey."""
+
+    name: str
+    port: int
+    pids: list[int]
+    html: bool = False
+    rates: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
+
+
+def process_cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by these processes and their children."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        for task in [pid, *children(pid)]:
+            try:
+                stat = Path(f"/proc/{task}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def label(checkout: str) -> str:
+    """The checkout's commit, with + when its files differ from it."""
+    git = ["git", "-C", checkout]
+    commit = subprocess.run(
+        [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+    )
+    return f"{commit or Path(checkout).resolve().name}{'+' if dirty.stdout.strip() else ''}"
+
+
+def children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in found]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("checkouts", nargs="*", default=["."], help="project checkouts to serve (default: .)")
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--burst", type=int, default=5, help="seconds per burst")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent API clients (C)")
+    parser.add_argument("--html", action="store_true", help="also complete web journeys in every round")
+    parser.add_argument("--html-clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, for every server")
+    parser.add_argument("--threads", type=int, default=2, help="threads per worker, for every server")
+    parser.add_argument("--localities", type=int, default=20)
+    parser.add_argument("--port", type=int, default=8801)
+    parser.add_argument("--no-bare", action="store_true", help="compare the checkouts only")
+    args = parser.parse_args()
+    require_services()
+
+    django_setup()
+    wave, localities = prepare(args.localities)
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
+        handle.write("\n".join(bodies(wave, localities, 500)) + "\n")
+    path = f"/api/v1/waves/{wave}/responses/"
+    processes: list[subprocess.Popen[bytes]] = []
+    targets: list[Target] = []
+    try:
+        if not args.no_bare:
+            bare_table_create()
+            processes.append(bare_serve(args.port, args.workers, args.threads))
+            targets.append(Target(BARE, args.port, [processes[-1].pid]))
+        for n, checkout in enumerate(args.checkouts, start=1):
+            port = args.port + n
+            server = Server(port, args.workers, args.threads, root=Path(checkout).resolve())
+            processes.append(server.process)
+            name = label(checkout)
+            targets.append(Target(f"{name} API", port, [server.process.pid]))
+            if args.html:
+                targets.append(Target(f"{name} HTML", port, [server.process.pid], html=True))
+        before = response_count(wave)
+        acknowledged = 0
+        for target in targets:  # warm every server up
+            warm = burst(target, args, wave, localities, path, handle.name, 2)[0]
+            acknowledged += warm if target.name != BARE else 0
+        for number in range(1, args.rounds + 1):
+            order = random.sample(targets, len(targets))
+            for target in order:
+                started = process_cpu(target.pids)
+                count, requests, seconds = burst(
+                    target, args, wave, localities, path, handle.name, args.burst
+                )
+                used = process_cpu(target.pids) - started
+                acknowledged += count if target.name != BARE else 0
+                target.rates.append(count / seconds)
+                target.cpu_ms.append(used * 1000 / max(requests, 1))
+            print(
+                f"round {number}: " + ", ".join(f"{t.name} {t.rates[-1]:.0f}/s" for t in targets), flush=True
+            )
+        stored = response_count(wave) - before
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=20)
+    report(targets, args)
+    # wrk stops at its deadline without reading the replies in flight: those
+    # responses are stored, never acknowledged (at most one per connection and burst).
+    bursts = (args.rounds + 1) * sum(1 for t in targets if not t.html and t.name != BARE)
+    in_flight = stored - acknowledged
+    ok = 0 <= in_flight <= bursts * args.connections
+    print(
+        f"stored {stored} = acknowledged {acknowledged} + {in_flight} in flight at wrk's deadlines"
+        f"  {'OK' if ok else 'MISMATCH'}"
+    )
+    if not ok:
+        raise SystemExit(1)
+
+
+def burst(
+    target: Target,
+    args: argparse.Namespace,
+    wave: str,
+    localities: list[str],
+    path: str,
+    bodies_file: str,
+    seconds: int,
+) -> tuple[int, int, float]:
+    """One burst: (completed responses or journeys, requests served, seconds)."""
+    if target.html:
+        html = run_html(target.port, wave, localities, args.html_clients, seconds)
+        if html["failures"]:
+            raise SystemExit(f"{target.name}: {html['failures'][0][:300]}")
+        return html["completions"], html["requests"], html["elapsed"]
+    result = run_wrk(target.port, path, bodies_file, seconds, args.connections)
+    if result["other"] or result["errors"]:
+        raise SystemExit(f"{target.name}: {result}")
+    return result["created"], result["created"], result["duration_us"] / 1e6
+
+
+def report(targets: list[Target], args: argparse.Namespace) -> None:
+    print(
+        f"\n{args.rounds} rounds of {args.burst} s bursts, gunicorn {args.workers}x{args.threads} gthread, "
+        f"API C={args.connections} (wrk -t2), HTML {args.html_clients} Python client threads"
+    )
+    for t in targets:
+        unit = "completions/s" if t.html else ("requests/s" if t.name == BARE else "responses/s")
+        print(
+            f"  {t.name:<30} median {statistics.median(t.rates):8.1f} {unit:<14}"
+            f"gunicorn CPU {statistics.median(t.cpu_ms):.2f} ms per request"
+        )
+    bare = next((t for t in targets if t.name == BARE), None)
+    if bare is not None:
+        print("Per round, as a fraction of the bare view (median; the issue's target as the same fraction):")
+        for t in targets:
+            if t is bare:
+                continue
+            scale = REQUESTS_PER_JOURNEY if t.html else 1
+            target = (
+                ISSUE_HTML_TARGET * REQUESTS_PER_JOURNEY if t.html else ISSUE_API_TARGET
+            ) / ISSUE_BARE_RPS
+            ratios = [rate * scale / b for rate, b in zip(t.rates, bare.rates, strict=True)]
+            spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+            kind = f"in requests ({REQUESTS_PER_JOURNEY} per completion)" if t.html else "of its rate"
+            print(
+                f"  {t.name:<30} {statistics.median(ratios):.3f} {kind} (rounds {spread}), target {target:.2f}"
+            )
+    checkouts = [t for t in targets if t is not bare]
+    firsts = {t.html: t for t in reversed(checkouts)}
+    if len(checkouts) > len(firsts):
+        print("Per round, against the first checkout (median of the ratios):")
+        for t in checkouts:
+            first = firsts[t.html]
+            if t is not first:
+                ratios = [a / b for a, b in zip(t.rates, first.rates, strict=True)]
+                print(f"  {t.name:<30} {statistics.median(ratios):.3f} times {first.name}")
+
+
+if __name__ == "__main__":
+    main()
