@@ -3,11 +3,12 @@
 A burst of responses to one locality schedules one task (run after a short
 delay, so the burst is in it); a response arriving while that task runs
 schedules the next one. The mark that says a task is pending holds the time
-that task will start, so a process that meets the mark knows how long later
-responses join that task anyway: for the first half of what is left, it asks
-Redis no more (nor does the process that published the task). The mark lives
-in the cache (Redis); if the cache or the broker is down the response is
-still saved and the reconciler catches up.
+that task will start, so a process that meets the mark (or has just set it)
+knows that responses committed before then will be in that task: it asks
+Redis no more for that (wave, locality) until shortly before the start. The
+mark lives in the cache (Redis); if the cache or the broker is down the
+response is still saved and the reconciler catches up (also for the rare
+response that skipped Redis while the publisher's broker call failed).
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ _broker_down_until = 0.0
 # then will be in that recompute, so it needs neither the mark nor a task of its
 # own: under load most responses then cost no round trip to Redis.
 _pending_until: dict[tuple[int, int], float] = {}
-# Only this share of the time left before the task starts is trusted: the
-# worker starts it when its own clock reaches the start, and its clock (or the
-# publishing host's) may run a little ahead of this host's (keep hosts in NTP
-# sync; a clock more than half the countdown ahead could let a task start
-# early, and a response in that window would then wait for the reconciler,
-# within a minute).
+# The skip ends this share of the countdown before the task's start: the worker
+# starts the task when its own clock reaches the start, and its clock may run
+# ahead of this host's. That margin (0.25 s by default) is the clock skew
+# tolerated (keep hosts in NTP sync; a worker further ahead could start a task
+# early, and a response in that window would wait for the reconciler, within a
+# minute). The time left is never taken as more than the countdown, whatever
+# a mark holds.
 PENDING_SHARE = 0.5
 
 
@@ -100,10 +102,11 @@ def schedule(wave_id: int, locality_id: int) -> bool:
     except Exception:  # noqa: BLE001
         logger.warning("cache unavailable; scheduling without coalescing", exc_info=True)
         starts_at = None
+    margin = countdown * PENDING_SHARE
     if starts_at is not None:  # a task is pending: this response will be in it
-        left = starts_at - time.time()
-        if left > 0:
-            _pending_remember(wave_id, locality_id, now + left * PENDING_SHARE)
+        left = min(starts_at - time.time(), countdown)
+        if left > margin:
+            _pending_remember(wave_id, locality_id, now + left - margin)
         return False
     try:
         recompute_locality_task.apply_async((wave_id, locality_id), countdown=countdown)
@@ -114,7 +117,7 @@ def schedule(wave_id: int, locality_id: int) -> bool:
         )
         clear(wave_id, locality_id)
         return False
-    _pending_remember(wave_id, locality_id, now + countdown * PENDING_SHARE)
+    _pending_remember(wave_id, locality_id, now + countdown - margin)
     return True
 
 

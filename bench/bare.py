@@ -51,8 +51,6 @@ def main() -> None:
 def measure_bare(args: argparse.Namespace, wave: str, localities: list[str]) -> tuple[float, float]:
     """Serve the bare view, post ``args.duration`` seconds of responses with
     wrk, print the figures and return requests/s and server CPU ms per request."""
-    from django.db import connection
-
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
         handle.write("\n".join(bodies(wave, localities, 500)) + "\n")
     bare_table_create()
@@ -68,8 +66,7 @@ def measure_bare(args: argparse.Namespace, wave: str, localities: list[str]) -> 
     finally:
         server.terminate()
         server.wait(timeout=20)
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE IF EXISTS bench_bare_response")
+        bare_table_drop()
     seconds = result["duration_us"] / 1e6
     rate = result["created"] / seconds
     print(f"BARE C={args.connections} gunicorn {args.workers}x{args.threads} gthread, wrk -t2")
@@ -99,6 +96,13 @@ def bare_table_create() -> None:
         cursor.execute("CREATE TABLE bench_bare_response (id bigserial PRIMARY KEY, body jsonb NOT NULL)")
 
 
+def bare_table_drop() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_bare_response")
+
+
 def bare_serve(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
     """gunicorn serving the bare view on ``port``, as the project's own is served; once it listens."""
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
@@ -108,7 +112,11 @@ def bare_serve(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]
          "--log-level", "warning", "--access-logfile", "/dev/null"],
         env={**os.environ, "DJANGO_SETTINGS_MODULE": ""},
     )  # fmt: skip
-    _wait_until_listening(port)
+    try:
+        _wait_until_listening(port)
+    except BaseException:
+        server.terminate()
+        raise
     return server
 
 

@@ -6,7 +6,8 @@ code on one machine with the yardstick on another. This serves the issue's
 bare view (bench/bare_app.py) and the project of one or more checkouts at the
 same time, each under gunicorn on its own port, and measures them in short
 bursts, in a new random order every round: within a round they all meet the
-same machine. Only the server being measured is busy.
+same machine. No Celery worker is started (recompute tasks wait in the
+broker), so the servers not being measured are idle.
 
 For each checkout, every round has an API burst (wrk posting complete citizen
 responses, as bench/submit.py does) and, with --html, an HTML burst (Python
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,7 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bare import ISSUE_API_TARGET, ISSUE_BARE_RPS, ISSUE_HTML_TARGET, bare_serve, bare_table_create
+from bare import (
+    ISSUE_API_TARGET,
+    ISSUE_BARE_RPS,
+    ISSUE_HTML_TARGET,
+    bare_serve,
+    bare_table_create,
+    bare_table_drop,
+)
 from common import Server, django_setup, prepare, require_services
 from submit import REQUESTS_PER_JOURNEY, bodies, response_count, run_html, run_wrk
 
@@ -107,6 +116,10 @@ def main() -> None:
     parser.add_argument("--no-bare", action="store_true", help="compare the checkouts only")
     args = parser.parse_args()
     require_services()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk).")
+    if args.rounds < 1 or args.burst < 1:
+        raise SystemExit("--rounds and --burst must be at least 1.")
 
     django_setup()
     wave, localities = prepare(args.localities)
@@ -131,18 +144,17 @@ def main() -> None:
         before = response_count(wave)
         acknowledged = 0
         for target in targets:  # warm every server up
-            warm = burst(target, args, wave, localities, path, handle.name, 2)[0]
-            acknowledged += warm if target.name != BARE else 0
+            acknowledged += burst(target, args, wave, localities, path, handle.name, 2)[2]
         for number in range(1, args.rounds + 1):
             order = random.sample(targets, len(targets))
             for target in order:
                 started = process_cpu(target.pids)
-                count, requests, seconds = burst(
+                rate, requests, stored_by_it = burst(
                     target, args, wave, localities, path, handle.name, args.burst
                 )
                 used = process_cpu(target.pids) - started
-                acknowledged += count if target.name != BARE else 0
-                target.rates.append(count / seconds)
+                acknowledged += stored_by_it
+                target.rates.append(rate)
                 target.cpu_ms.append(used * 1000 / max(requests, 1))
             print(
                 f"round {number}: " + ", ".join(f"{t.name} {t.rates[-1]:.0f}/s" for t in targets), flush=True
@@ -152,7 +164,12 @@ def main() -> None:
         for process in processes:
             process.terminate()
         for process in processes:
-            process.wait(timeout=20)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if not args.no_bare:
+            bare_table_drop()
     report(targets, args)
     # wrk stops at its deadline without reading the replies in flight: those
     # responses are stored, never acknowledged (at most one per connection and burst).
@@ -176,16 +193,21 @@ def burst(
     bodies_file: str,
     seconds: int,
 ) -> tuple[int, int, float]:
-    """One burst: (completed responses or journeys, requests served, seconds)."""
+    """One burst: (responses or journeys completed per second, requests
+    served, responses the server acknowledged into the project's database)."""
     if target.html:
         html = run_html(target.port, wave, localities, args.html_clients, seconds)
         if html["failures"]:
             raise SystemExit(f"{target.name}: {html['failures'][0][:300]}")
-        return html["completions"], html["requests"], html["elapsed"]
+        # The rate counts the journeys done by the deadline, over the burst's
+        # length: the clients' last journeys, finished after it at falling
+        # concurrency, are stored but not counted.
+        return html["completions_by_deadline"] / seconds, html["requests"], html["completions"]
     result = run_wrk(target.port, path, bodies_file, seconds, args.connections)
     if result["other"] or result["errors"]:
         raise SystemExit(f"{target.name}: {result}")
-    return result["created"], result["created"], result["duration_us"] / 1e6
+    stored = result["created"] if target.name != BARE else 0  # the bare view writes its own table
+    return result["created"] / (result["duration_us"] / 1e6), result["created"], stored
 
 
 def report(targets: list[Target], args: argparse.Namespace) -> None:

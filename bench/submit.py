@@ -192,6 +192,7 @@ def journeys(wave_code: str, localities: list[str], count: int) -> list[list[tup
 def run_html(port: int, wave: str, localities: list[str], clients: int, duration: float) -> dict[str, Any]:
     plans = journeys(wave, localities, 200)
     completed: list[float] = []
+    in_time: list[int] = []  # journeys finished by the deadline (the rest finish after it)
     browsers: list[Browser] = []
     failures: list[str] = []
     stop_at = time.monotonic() + duration
@@ -210,6 +211,8 @@ def run_html(port: int, wave: str, localities: list[str], clients: int, duration
                 browsers.append(browser)
                 continue
             completed.append(time.perf_counter() - started)
+            if time.monotonic() <= stop_at:
+                in_time.append(1)
             i += clients
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
@@ -222,6 +225,7 @@ def run_html(port: int, wave: str, localities: list[str], clients: int, duration
     latencies = sorted(x for b in browsers for x in b.latencies)
     return {
         "completions": len(completed),
+        "completions_by_deadline": len(in_time),
         "elapsed": elapsed,
         "failures": failures,
         "requests": len(latencies),

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connection, transaction
-from django.test import Client
+from django.test import Client, override_settings
 
 from analytics import pending
 from analytics.models import GapRow, IndexRow, LocalityState
@@ -162,20 +162,46 @@ def test_the_process_that_published_a_recompute_skips_the_mark_until_it_may_begi
     assert IndexRow.objects.get(locality=locality_a, audience="citizen", level="overall").n == 2
 
 
-def test_a_process_that_meets_another_ones_mark_skips_redis_for_half_the_time_left(
+@override_settings(ANALYTICS_COALESCE_SECONDS=10)
+def test_a_process_that_meets_another_ones_mark_skips_redis_until_a_margin_before_its_start(
     live_wave: Wave, locality_a
 ) -> None:
     """The mark holds when its task starts: a process that meets it (here the
-    mark of a task 10 s away, as another process would set it) knows later
-    responses join that task and stops asking Redis for half of those 10 s."""
+    mark of a task 8 s away, as another process would set it) knows later
+    responses join that task, and stops asking Redis until the margin for
+    clock skew (half the countdown, 5 s here) before that start."""
     key = (live_wave.pk, locality_a.pk)
-    assert pending._claim(*key, time.time() + 10) is None  # another process's task
+    assert pending._claim(*key, time.time() + 8) is None  # another process's task
 
     assert not pending.schedule(*key), "a task is pending: no second one"
-    assert 4.5 < pending._pending_until[key] - time.monotonic() <= 5.0
+    assert 2.9 < pending._pending_until[key] - time.monotonic() <= 3.0
     pending.clear(*key)
     assert not pending.schedule(*key)
     assert pending._claim(*key, time.time()) is None, "the skipped call asked Redis after all"
+    pending.clear(*key)
+
+
+@pytest.mark.parametrize(
+    ("starts_in", "skipped"),
+    [
+        (1000.0, 0.25),  # a mark from a clock far ahead: never trusted beyond the countdown
+        (0.5, 0.25),  # as the publisher's own
+        (0.3, 0.05),
+        (0.2, None),  # within the margin for clock skew: nothing to trust
+    ],
+)
+def test_the_skip_never_outlasts_the_countdown_nor_comes_within_the_margin(
+    live_wave: Wave, locality_a, starts_in: float, skipped: float | None
+) -> None:
+    assert settings.ANALYTICS_COALESCE_SECONDS == 0.5
+    key = (live_wave.pk, locality_a.pk)
+    assert pending._claim(*key, time.time() + starts_in) is None
+
+    assert not pending.schedule(*key)
+    if skipped is None:
+        assert key not in pending._pending_until
+    else:
+        assert skipped - 0.05 < pending._pending_until[key] - time.monotonic() <= skipped
     pending.clear(*key)
 
 
