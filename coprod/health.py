@@ -16,10 +16,21 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from surveys.redis import redis_client
+
 
 def _database() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
+
+
+# The throttles and the analytics marks use commands Redis has had since 7.0
+# (EXPIRE ... NX, SET ... NX GET); on an older server every submission would fail.
+OLDEST_REDIS = (7, 0)
+
+
+class RedisTooOld(RuntimeError):
+    """The cache's Redis predates OLDEST_REDIS."""
 
 
 def _cache() -> None:
@@ -27,6 +38,11 @@ def _cache() -> None:
     cache.set(key, "ok", 10)
     if cache.get(key) != "ok":
         raise RuntimeError("cache did not return what was stored")
+    client = redis_client()
+    if client is not None:
+        version = str(client.info("server")["redis_version"])
+        if tuple(int(part) for part in version.split(".")[:2]) < OLDEST_REDIS:
+            raise RedisTooOld(version)
 
 
 def _broker() -> None:

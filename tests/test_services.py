@@ -52,6 +52,25 @@ def test_health_reports_every_configured_service(services: Services) -> None:
 
 
 @pytest.mark.django_db
+def test_health_is_503_on_a_redis_older_than_7(services: Services, monkeypatch) -> None:
+    from surveys.redis import redis_client
+
+    client = redis_client()
+    real = client.info("server")["redis_version"]
+    assert int(real.split(".")[0]) >= 7, "the suite's own Redis must be new enough"
+    monkeypatch.setattr(client, "info", lambda section: {"redis_version": "6.2.14"})
+
+    response = Client().get("/health/")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["cache"] == {
+        "ok": False,
+        "error": "RedisTooOld",
+        "ms": pytest.approx(0, abs=1000),
+    }
+
+
+@pytest.mark.django_db
 def test_health_is_503_and_names_the_service_that_is_down() -> None:
     unreachable = "redis://127.0.0.1:1/0"
     caches = {
