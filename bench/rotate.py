@@ -65,6 +65,7 @@ class Target:
     html: bool = False
     rates: list[float] = field(default_factory=list)
     cpu_ms: list[float] = field(default_factory=list)
+    p95_ms: list[float] = field(default_factory=list)  # per request
 
 
 def process_cpu(pids: list[int]) -> float:
@@ -149,12 +150,13 @@ def main() -> None:
             order = random.sample(targets, len(targets))
             for target in order:
                 started = process_cpu(target.pids)
-                rate, requests, stored_by_it = burst(
+                rate, requests, stored_by_it, p95 = burst(
                     target, args, wave, localities, path, handle.name, args.burst
                 )
                 used = process_cpu(target.pids) - started
                 acknowledged += stored_by_it
                 target.rates.append(rate)
+                target.p95_ms.append(p95)
                 target.cpu_ms.append(used * 1000 / max(requests, 1))
             print(
                 f"round {number}: " + ", ".join(f"{t.name} {t.rates[-1]:.0f}/s" for t in targets), flush=True
@@ -194,7 +196,8 @@ def burst(
     seconds: int,
 ) -> tuple[int, int, float]:
     """One burst: (responses or journeys completed per second, requests
-    served, responses the server acknowledged into the project's database)."""
+    served, responses the server acknowledged into the project's database,
+    the 95th percentile of the requests' latency in ms)."""
     if target.html:
         html = run_html(target.port, wave, localities, args.html_clients, seconds)
         if html["failures"]:
@@ -202,12 +205,18 @@ def burst(
         # The rate counts the journeys done by the deadline, over the burst's
         # length: the clients' last journeys, finished after it at falling
         # concurrency, are stored but not counted.
-        return html["completions_by_deadline"] / seconds, html["requests"], html["completions"]
+        return (
+            html["completions_by_deadline"] / seconds,
+            html["requests"],
+            html["completions"],
+            html["request_p95"] * 1000,
+        )
     result = run_wrk(target.port, path, bodies_file, seconds, args.connections)
     if result["other"] or result["errors"]:
         raise SystemExit(f"{target.name}: {result}")
     stored = result["created"] if target.name != BARE else 0  # the bare view writes its own table
-    return result["created"] / (result["duration_us"] / 1e6), result["created"], stored
+    rate = result["created"] / (result["duration_us"] / 1e6)
+    return rate, result["created"], stored, result["p95_us"] / 1000
 
 
 def report(targets: list[Target], args: argparse.Namespace) -> None:
@@ -220,6 +229,7 @@ def report(targets: list[Target], args: argparse.Namespace) -> None:
         print(
             f"  {t.name:<30} median {statistics.median(t.rates):8.1f} {unit:<14}"
             f"gunicorn CPU {statistics.median(t.cpu_ms):.2f} ms per request"
+            + f", p95 latency {statistics.median(t.p95_ms):.0f} ms"
         )
     bare = next((t for t in targets if t.name == BARE), None)
     if bare is not None:
