@@ -9,10 +9,18 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError
+from rest_framework.exceptions import APIException, ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
 
 MAY_HOLD_SURROGATES = re.compile("\\\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+
+# The charsets JSON may come in (RFC 8259 asks for UTF-8; RFC 7159 allowed the
+# other Unicode encodings), by their codecs' canonical names. Python's codecs
+# also know bytes-to-bytes ones (zlib, base64, rot13...) that a client must not
+# be able to make the server run, nor inflate a body past its limit with.
+JSON_CHARSETS = frozenset(
+    {"utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"}
+)
 
 
 class PayloadTooLarge(APIException):
@@ -37,19 +45,33 @@ class LimitedJSONParser(JSONParser):
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
-        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        encoding = _json_charset((parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET)
         try:
             text = codecs.decode(raw, encoding)
             data = json.loads(text, parse_constant=_reject_constant)
             # "\ud800" parses to a lone surrogate, which no UTF-8 text (nor
             # PostgreSQL) can hold: refuse it here rather than fail later. Only
-            # such an escape, or a charset the client named that decodes to
-            # surrogates (utf-7, say), can make one.
+            # such an escape can make one (the UTF decoders refuse them).
             if MAY_HOLD_SURROGATES.search(text):
                 json.dumps(data, ensure_ascii=False).encode("utf-8")
             return data
         except (ValueError, UnicodeError) as exc:
             raise ParseError(f"Malformed JSON: {exc}") from exc
+        except RecursionError as exc:  # arrays or objects nested thousands deep
+            raise ParseError("Malformed JSON: nested too deeply.") from exc
+
+
+def _json_charset(name: str) -> str:
+    """The codec for a charset JSON may be sent in; 415 for any other."""
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        codec = ""
+    if codec not in JSON_CHARSETS:
+        raise UnsupportedMediaType(
+            f"application/json; charset={name}", detail=f"Unsupported charset '{name}': send UTF-8."
+        )
+    return codec
 
 
 def _reject_constant(name: str) -> None:

@@ -486,14 +486,43 @@ def test_a_lone_surrogate_is_malformed_json(api: Client, wave: Wave, escape: str
     assert response.json()["code"] == "malformed_json"
 
 
-def test_a_charset_that_decodes_to_a_lone_surrogate_is_malformed_json(api: Client, wave: Wave) -> None:
-    """The client names the charset; UTF-7 can carry a lone surrogate without any JSON escape."""
-    sent = payload(wave)
-    body = json.dumps({**sent, "answers": {**sent["answers"], "comments": "\ud800"}}, ensure_ascii=False)
-    # (The test client encodes the text in the charset named: "+2AA-" here.)
-    response = api.post(
-        f"/api/v1/waves/{wave.code}/responses/", body, content_type="application/json; charset=utf-7"
+@pytest.mark.parametrize("charset", ["utf-7", "rot13", "zlib", "base64", "latin-1"])
+def test_a_charset_other_than_unicode_is_415(api: Client, wave: Wave, charset: str) -> None:
+    """Only UTF-8, -16 and -32 are JSON's: no bytes-to-bytes codec (which could
+    inflate a body past the size limit) and no UTF-7 (which could carry a lone
+    surrogate) is ever run on a body."""
+    response = api.generic(
+        "POST",
+        f"/api/v1/waves/{wave.code}/responses/",
+        json.dumps(payload(wave)).encode(),
+        content_type=f"application/json; charset={charset}",
     )
+    assert response.status_code == 415
+    body = response.json()
+    assert body["code"] == "unsupported_media_type"
+    assert charset in body["message"]
+    assert not Response.objects.exists()
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "UTF-8", "utf-16", "utf-16-le", "utf-32"])
+def test_json_in_any_unicode_encoding_is_accepted(api: Client, wave: Wave, charset: str) -> None:
+    body = json.dumps(payload(wave), ensure_ascii=False).encode(charset)
+    response = api.generic(
+        "POST",
+        f"/api/v1/waves/{wave.code}/responses/",
+        body,
+        content_type=f"application/json; charset={charset}",
+    )
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize("path", ["responses", "auth"])
+def test_json_nested_thousands_deep_is_malformed_not_a_crash(api: Client, wave: Wave, path: str) -> None:
+    url = f"/api/v1/waves/{wave.code}/responses/" if path == "responses" else "/api/v1/auth/token/"
+    sent = payload(wave)
+    deep = "[" * 50_000 + "]" * 50_000
+    body = json.dumps({**sent, "answers": {**sent["answers"], "comments": "DEEP"}}).replace('"DEEP"', deep)
+    response = api.post(url, body, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["code"] == "malformed_json"
     assert not Response.objects.exists()
