@@ -49,7 +49,7 @@ from bare import (
     bare_table_create,
     bare_table_drop,
 )
-from common import Server, django_setup, prepare, require_services
+from common import Server, cpu_by_program, django_setup, prepare, require_services
 from submit import REQUESTS_PER_JOURNEY, bodies, response_count, run_html, run_wrk
 
 BARE = "bare"
@@ -66,6 +66,10 @@ class Target:
     rates: list[float] = field(default_factory=list)
     cpu_ms: list[float] = field(default_factory=list)
     p95_ms: list[float] = field(default_factory=list)  # per request
+    # CPU ms per request of the programs serving alongside gunicorn, and the
+    # machine's idle share, per burst: where the cost outside gunicorn goes.
+    others_ms: dict[str, list[float]] = field(default_factory=dict)
+    idle: list[float] = field(default_factory=list)
 
 
 def process_cpu(pids: list[int]) -> float:
@@ -81,6 +85,16 @@ def process_cpu(pids: list[int]) -> float:
             fields = stat[stat.rindex(")") + 2 :].split()
             total += (int(fields[11]) + int(fields[12])) / ticks
     return total
+
+
+def machine_idle() -> tuple[float, float]:
+    """(idle, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (values[3] + values[4]) / ticks, sum(values[:8]) / ticks
+
+
+OTHER_PROGRAMS = ("postgres", "redis-server", "wrk")
 
 
 def label(checkout: str) -> str:
@@ -150,10 +164,16 @@ def main() -> None:
             order = random.sample(targets, len(targets))
             for target in order:
                 started = process_cpu(target.pids)
+                programs, (idle, total) = cpu_by_program(), machine_idle()
                 rate, requests, stored_by_it, p95 = burst(
                     target, args, wave, localities, path, handle.name, args.burst
                 )
                 used = process_cpu(target.pids) - started
+                programs_after, (idle_after, total_after) = cpu_by_program(), machine_idle()
+                for name in OTHER_PROGRAMS:
+                    spent = programs_after.get(name, 0.0) - programs.get(name, 0.0)
+                    target.others_ms.setdefault(name, []).append(spent * 1000 / max(requests, 1))
+                target.idle.append((idle_after - idle) / max(total_after - total, 1e-9))
                 acknowledged += stored_by_it
                 target.rates.append(rate)
                 target.p95_ms.append(p95)
@@ -231,6 +251,8 @@ def report(targets: list[Target], args: argparse.Namespace) -> None:
             f"gunicorn CPU {statistics.median(t.cpu_ms):.2f} ms per request"
             + f", p95 latency {statistics.median(t.p95_ms):.0f} ms"
         )
+        others = ", ".join(f"{name} {statistics.median(ms):.2f}" for name, ms in t.others_ms.items())
+        print(f"  {'':<30} per request, ms of CPU: {others}; machine idle {statistics.median(t.idle):.0%}")
     bare = next((t for t in targets if t.name == BARE), None)
     if bare is not None:
         print("Per round, as a fraction of the bare view (median; the issue's target as the same fraction):")
