@@ -25,36 +25,47 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), PERIODS[period.strip()[0]]
 
 
-# KEYS: the windows' counters; ARGV: their lifetimes in seconds. Each counter
-# is incremented and, unless it already has one, given its lifetime.
+# KEYS: the windows' counters, narrowest first; ARGV: per window, its lifetime
+# in seconds and its limit. Each counter is incremented and, unless it already
+# has one, given its lifetime; counting stops at the first window over its
+# limit, so a request one window refuses uses up none of the wider windows
+# after it (one client's flood, refused per client, does not spend the wave's).
 WINDOW_HITS_SCRIPT = """
 local counts = {}
 for i, name in ipairs(KEYS) do
   counts[i] = redis.call('INCR', name)
-  redis.call('EXPIRE', name, ARGV[i], 'NX')
+  redis.call('EXPIRE', name, ARGV[2 * i - 1], 'NX')
+  if counts[i] > tonumber(ARGV[2 * i]) then
+    break
+  end
 end
 return counts
 """
 
 
-def window_hits(windows: list[tuple[str, int]]) -> list[int]:
-    """Count one request in each (key, period) window; the counts so far.
+def window_hits(windows: list[tuple[str, int, int]]) -> list[int]:
+    """Count one request in each (key, period, limit) window, narrowest first,
+    up to and including the first one over its limit: the counts so far of the
+    windows counted (fewer than ``windows`` when one refused the request).
     On Redis all of them take one command: a script, atomic, and lighter on
     the client than a pipeline of INCR and EXPIRE per window."""
     script = redis_script(WINDOW_HITS_SCRIPT)
     if script is not None:
         counts = script(
-            keys=[redis_key(name) for name, _ in windows], args=[period + 1 for _, period in windows]
+            keys=[redis_key(name) for name, _, _ in windows],
+            args=[value for _, period, limit in windows for value in (period + 1, limit)],
         )
         return [int(count) for count in counts]
     counts = []
-    for name, period in windows:
+    for name, period, limit in windows:
         cache.add(name, 0, period + 1)
         try:
             counts.append(int(cache.incr(name)))
         except ValueError:  # expired between add and incr
             cache.add(name, 1, period + 1)
             counts.append(1)
+        if counts[-1] > limit:
+            break
     return counts
 
 
@@ -69,5 +80,5 @@ def over_limit(request: HttpRequest, scope: str) -> float:
     limit, period = parse_rate(settings.THROTTLE_RATES[scope])
     now = time.time()
     window = int(now // period)
-    [count] = window_hits([(f"throttle:{scope}:{client_ident(request)}:{window}", period)])
+    [count] = window_hits([(f"throttle:{scope}:{client_ident(request)}:{window}", period, limit)])
     return ((window + 1) * period - now) if count > limit else 0.0

@@ -278,8 +278,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
     "EXCEPTION_HANDLER": "surveys.api.errors.exception_handler",
     # Behind N reverse proxies, the client address is the Nth from the right
-    # of X-Forwarded-For; unset, the socket address is used.
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0) or None,
+    # of X-Forwarded-For; unset or 0, the socket address. (Never None: DRF
+    # would then take the whole header, which any client can write.)
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Coprod API",

@@ -39,12 +39,14 @@ class WindowThrottle(BaseThrottle):
             return True
         now = time.time()
         windows, ends = [], []
-        for scope, ident, (_limit, period) in zip(self.scopes, idents, self.rates, strict=True):
+        for scope, ident, (limit, period) in zip(self.scopes, idents, self.rates, strict=True):
             window = int(now // period)
-            windows.append((f"throttle:{scope}:{ident}:{window}", period))
+            windows.append((f"throttle:{scope}:{ident}:{window}", period, limit))
             ends.append((window + 1) * period)
-        counts = window_hits(windows)
-        over = [end for count, (limit, _), end in zip(counts, self.rates, ends, strict=True) if count > limit]
+        counts = window_hits(windows)  # stops at the first window over its limit
+        over = [
+            end for count, (limit, _), end in zip(counts, self.rates, ends, strict=False) if count > limit
+        ]
         self.window_end = max(over, default=0.0)
         return not over
 
@@ -54,7 +56,8 @@ class WindowThrottle(BaseThrottle):
 
 class SubmitAnonThrottle(WindowThrottle):
     """Anonymous submissions: per client address, and per wave across all
-    addresses (a flood from many addresses cannot swamp a wave's data)."""
+    addresses (a flood from many addresses cannot swamp a wave's data). The
+    client's window comes first: what it refuses is not counted for the wave."""
 
     scopes = ("submit_anon", "submit_wave")
 

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client, override_settings
 from rest_framework.authtoken.models import Token
@@ -354,6 +355,39 @@ def test_a_wave_is_throttled_across_all_anonymous_clients(api: Client, wave: Wav
     clients = [Client(REMOTE_ADDR=f"10.0.0.{i}") for i in range(3)]
     statuses = [post(c, wave, payload(wave, seed=i)).status_code for i, c in enumerate(clients)]
     assert statuses == [201, 201, 429]
+
+
+def test_one_client_refused_per_address_does_not_use_up_the_wave(
+    api: Client, wave: Wave, monkeypatch
+) -> None:
+    monkeypatch.setitem(api_settings.DEFAULT_THROTTLE_RATES, "submit_anon", "2/minute")
+    monkeypatch.setitem(api_settings.DEFAULT_THROTTLE_RATES, "submit_wave", "5/minute")
+    flood = [post(api, wave, payload(wave, seed=i)).status_code for i in range(8)]
+    assert flood == [201, 201] + [429] * 6
+    others = [Client(REMOTE_ADDR=f"10.1.0.{i}") for i in range(3)]
+    assert [post(c, wave, payload(wave, seed=20 + i)).status_code for i, c in enumerate(others)] == [201] * 3
+    assert post(Client(REMOTE_ADDR="10.1.0.9"), wave, payload(wave, seed=30)).status_code == 429
+
+
+def test_a_forwarded_for_header_does_not_make_a_new_client(api: Client, wave: Wave, monkeypatch) -> None:
+    """Unless NUM_PROXIES says proxies stand in front, the client is the socket's address:
+    any client can write X-Forwarded-For."""
+    monkeypatch.setitem(api_settings.DEFAULT_THROTTLE_RATES, "submit_anon", "2/minute")
+    statuses = [
+        post(api, wave, payload(wave, seed=i), x_forwarded_for=f"198.51.100.{i}").status_code
+        for i in range(3)
+    ]
+    assert statuses == [201, 201, 429]
+
+
+@override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "NUM_PROXIES": 1})
+def test_behind_one_proxy_the_client_is_the_address_it_appended(api: Client, wave: Wave, monkeypatch) -> None:
+    monkeypatch.setitem(api_settings.DEFAULT_THROTTLE_RATES, "submit_anon", "1/minute")
+    first = post(api, wave, payload(wave, seed=1), x_forwarded_for="198.51.100.7")
+    # What the client wrote comes first; the proxy appends the address it saw.
+    spoofed = post(api, wave, payload(wave, seed=2), x_forwarded_for="203.0.113.5, 198.51.100.7")
+    other = post(api, wave, payload(wave, seed=3), x_forwarded_for="198.51.100.8")
+    assert [first.status_code, spoofed.status_code, other.status_code] == [201, 429, 201]
 
 
 def test_survey_managers_and_api_clients_enter_paper_responses_without_anonymous_limits(
