@@ -65,8 +65,19 @@ class JSONObjectField(serializers.Field):
         return value
 
 
+class UUIDStringField(serializers.UUIDField):
+    """A UUID written as a string, as JSON clients send one. (DRF's field also
+    takes a number, or true, as the UUID with that integer value: two clients
+    numbering their submissions 1, 2, 3 would then collide.)"""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 class SubmissionSerializer(serializers.Serializer):
-    submission_id = serializers.UUIDField(
+    submission_id = UUIDStringField(
         help_text="Chosen by the client (a UUID); sending it again with the same payload is a safe retry."
     )
     audience = serializers.ChoiceField(choices=Audience.choices)

@@ -18,6 +18,9 @@ from surveys.definition.relevance import rule_holds
 from surveys.definition.validate import CHOICE_TYPES, NUMERIC_TYPES, iter_items
 
 TEXT_MAX_LENGTH = 2000
+# The largest whole number every JSON reader holds exactly (RFC 8259, section 6);
+# beyond it a number is no answer anyone typed (and 10**400 is no float at all).
+NUMBER_MAX_MAGNITUDE = 2**53
 
 AnswerErrors = dict[str, list[str]]
 
@@ -130,7 +133,11 @@ def _multiple_problems(value: Any, codes: list[str], constraint: Mapping[str, An
 
 
 def _number_problems(kind: str, value: Any, constraint: Mapping[str, Any]) -> list[str]:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (math.isfinite(value) if isinstance(value, float) else abs(value) <= NUMBER_MAX_MAGNITUDE)
+    ):
         return [_("Expected a number.")]
     low = constraint.get("min", 0 if kind == "percent" else None)
     high = constraint.get("max", 100 if kind == "percent" else None)

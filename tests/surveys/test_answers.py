@@ -51,6 +51,12 @@ def item(code: str, kind: str, **extra: Any) -> dict[str, Any]:
         ("number", {}, "3", False),
         ("number", {"constraint": {"integer": True}}, 3.5, False),
         ("number", {"constraint": {"min": 1, "max": 5}}, 6, False),
+        ("number", {}, 2**53, True),
+        ("number", {}, -(2**53) - 1, False),
+        ("number", {}, 10**400, False),  # no float holds it: was an OverflowError
+        ("number", {}, float("inf"), False),
+        ("number", {}, float("nan"), False),
+        ("percent", {}, 10**400, False),
         ("percent", {}, 100, True),
         ("percent", {}, 100.5, False),
         ("percent", {}, -1, False),

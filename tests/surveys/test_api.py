@@ -160,10 +160,22 @@ def test_invalid_answers_are_400_with_every_problem_by_item(api: Client, wave: W
     assert Response.objects.count() == 0
 
 
+def test_a_number_no_float_can_hold_is_an_invalid_answer_not_a_crash(api: Client, wave: Wave) -> None:
+    body = payload(wave)
+    body["answers"]["household_size"] = 10**400
+    response = post(api, wave, body)
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"answers.household_size"}
+    assert Response.objects.count() == 0
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
         ({"submission_id": "not-a-uuid"}, "submission_id"),
+        ({"submission_id": 12345}, "submission_id"),
+        ({"submission_id": True}, "submission_id"),
+        ({"submission_id": None}, "submission_id"),
         ({"audience": "journalist"}, "audience"),
         ({"answers": ["a", "list"]}, "answers"),
         ({"answers": "text"}, "answers"),
