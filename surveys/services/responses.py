@@ -157,7 +157,7 @@ def _citizen_submit_direct(
     if not wave_accepts_responses(wave):
         existing = one_or_none(Response.objects.filter(submission_id=submission_id))
         if existing is not None:  # a retry of a response stored before the wave closed
-            return _replayed(existing, wave, fingerprint)
+            return _replayed(existing, wave, fingerprint, caller=None)
         raise WaveNotOpen()
     version_id = wave.citizen_version_id
     definition = version_definition(version_id)
@@ -180,7 +180,7 @@ def _citizen_submit_direct(
     if inserted is None:
         existing = one_or_none(Response.objects.filter(submission_id=submission_id))
         if existing is not None:
-            return _replayed(existing, wave, fingerprint)
+            return _replayed(existing, wave, fingerprint, caller=None)
         # The insert also refuses a wave that closed since the caller read it.
         _require_open_now(wave)
         raise UnknownLocality(f"Locality '{locality_code}' is not part of wave '{wave.code}'.")
@@ -246,9 +246,10 @@ def _submit_in_transaction(
     fingerprint: str,
 ) -> SubmitResult:
     """Every other case (officials, invitations, entry on a respondent's behalf)."""
+    caller = user.pk if user is not None and user.is_authenticated else None
     existing = one_or_none(Response.objects.filter(submission_id=submission_id))
     if existing is not None:
-        return _replayed(existing, wave, fingerprint)
+        return _replayed(existing, wave, fingerprint, caller=caller)
 
     if audience not in Audience.values:
         raise InvalidResponse({"audience": [f"Must be one of: {', '.join(Audience.values)}."]})
@@ -312,7 +313,7 @@ def _submit_in_transaction(
         if existing is None:
             raise
         transaction.set_rollback(True)
-        return _replayed(existing, wave, fingerprint)
+        return _replayed(existing, wave, fingerprint, caller=caller)
 
     transaction.on_commit(
         lambda: response_submitted.send(
@@ -326,8 +327,13 @@ def _submit_in_transaction(
     return SubmitResult(response=response, created=True)
 
 
-def _replayed(existing: Response, wave: Wave, fingerprint: str) -> SubmitResult:
-    if existing.wave_id != wave.pk or existing.payload_hash != fingerprint:
+def _replayed(existing: Response, wave: Wave, fingerprint: str, *, caller: int | None) -> SubmitResult:
+    """A retry: the stored response, if this caller sent the same payload.
+    ``caller`` is the signed-in user's id (None: anonymous). Another caller
+    sending the same submission_id and payload is not retrying: it would be
+    handed someone else's receipt for an answer that was never its own."""
+    sender = existing.respondent_id or existing.submitted_by_id
+    if existing.wave_id != wave.pk or existing.payload_hash != fingerprint or sender != caller:
         raise SubmissionConflict()
     return SubmitResult(response=existing, created=False)
 

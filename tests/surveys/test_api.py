@@ -17,7 +17,7 @@ from rest_framework.settings import api_settings
 
 from surveys.api.serializers import SubmissionSerializer
 from surveys.models import Audience, Locality, Response, Wave
-from surveys.services.accounts import api_client_ensure
+from surveys.services.accounts import api_client_ensure, official_ensure
 from surveys.services.invitations import invitations_issue
 from surveys.services.waves import wave_close, wave_ensure, wave_open
 from surveys.synthetic import answers_generate
@@ -143,6 +143,30 @@ def test_the_same_submission_id_with_another_payload_is_409(api: Client, wave: W
     response = post(api, wave, {**body, "locality": "beta"})
     assert response.status_code == 409
     assert response.json()["code"] == "submission_conflict"
+
+
+def test_the_same_submission_id_and_payload_from_another_caller_is_409(
+    api: Client, wave: Wave, official_a, locality_a, manager
+) -> None:
+    """Only the caller that sent it can retry a submission: anyone else would be
+    handed another respondent's receipt for an answer never stored as theirs."""
+    colleague = official_ensure(username="oskar-alpha", password=PASSWORD, localities=[locality_a]).user
+    official = payload(wave, audience="official")
+    assert post(api, wave, official, authorization=token_for(official_a)).status_code == 201
+    assert post(api, wave, official, authorization=token_for(official_a)).status_code == 200
+    stolen = post(api, wave, official, authorization=token_for(colleague))
+    assert stolen.status_code == 409 and stolen.json()["code"] == "submission_conflict"
+
+    entered = payload(wave, seed=2)
+    assert post(api, wave, entered, authorization=token_for(manager)).status_code == 201
+    for caller in ({}, {"authorization": token_for(official_a)}):
+        response = post(api, wave, entered, **caller)
+        assert response.status_code == 409 and response.json()["code"] == "submission_conflict"
+    anonymous = payload(wave, seed=3)
+    assert post(api, wave, anonymous).status_code == 201
+    response = post(api, wave, anonymous, authorization=token_for(manager))
+    assert response.status_code == 409 and response.json()["code"] == "submission_conflict"
+    assert Response.objects.count() == 3
 
 
 def test_invalid_answers_are_400_with_every_problem_by_item(api: Client, wave: Wave) -> None:
