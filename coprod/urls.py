@@ -5,6 +5,11 @@ from django.urls import include, path
 
 from coprod.health import health
 
+handler400 = "coprod.errors.bad_request"
+handler403 = "coprod.errors.permission_denied"
+handler404 = "coprod.errors.page_not_found"
+handler500 = "coprod.errors.server_error"
+
 admin.site.site_header = "Coprod administration"
 admin.site.site_title = "Coprod"
 

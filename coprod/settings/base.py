@@ -44,6 +44,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # After the language is chosen, so its 400 page is in the visitor's language.
+    "coprod.middleware.RefuseNulMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -59,6 +61,7 @@ MIDDLEWARE = [
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 ROOT_URLCONF = "coprod.urls"
+CSRF_FAILURE_VIEW = "coprod.errors.csrf_failure"
 WSGI_APPLICATION = "coprod.wsgi.application"
 ASGI_APPLICATION = "coprod.asgi.application"
 

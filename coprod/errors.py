@@ -1,0 +1,74 @@
+"""The site's error pages: JSON under /api/ (the API's one error shape), a page
+in the visitor's language everywhere else. Django calls these for errors raised
+outside the API's own views (no such URL, a malformed request, a failed CSRF
+check, an unexpected failure)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template import loader
+from django.utils.translation import gettext as _
+
+from surveys.api.errors import error_body
+
+API_PREFIX = "/api/"
+
+
+def _for_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def _api_error(code: str, message: str, status: int) -> JsonResponse:
+    return JsonResponse(error_body(code, message), status=status)
+
+
+def _page(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+    # The page that says why a respondent cannot answer serves every error.
+    return render(request, "surveys/unavailable.html", {"title": title, "message": message}, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _for_api(request):
+        return _api_error("bad_request", "The request is malformed.", 400)
+    return _page(
+        request,
+        400,
+        _("Request not understood"),
+        _("Your browser sent something this site could not read. Please go back and try again."),
+    )
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _for_api(request):
+        return _api_error("forbidden", "You may not do this.", 403)
+    return _page(request, 403, _("Not allowed"), _("You do not have access to this page."))
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _for_api(request):
+        return _api_error("not_found", "There is nothing at this address.", 404)
+    return _page(
+        request,
+        404,
+        _("Page not found"),
+        _("There is no page at this address. Please check the link you followed."),
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without its security token, or with a stale one (cookies
+    cleared, the page open for a very long time)."""
+    return _page(
+        request,
+        403,
+        _("Form expired"),
+        _("This form could not be accepted. Please go back, reload the page and try again."),
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Rendered without the request: whatever failed may fail again in a page's tags."""
+    if _for_api(request):
+        return _api_error("server_error", "Something went wrong on our side; it has been logged.", 500)
+    return HttpResponse(loader.get_template("500.html").render(), status=500)

@@ -1,0 +1,78 @@
+"""Errors outside the API's own views: JSON under /api/, a page in the visitor's
+language elsewhere, and never a 500 for a NUL character."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from surveys.models import Draft, Wave
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_unknown_api_address_is_404_in_the_apis_error_shape(api: Client) -> None:
+    response = api.get("/api/v1/nothing-here/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_a_format_the_api_does_not_serve_is_404_in_the_apis_error_shape(api: Client, wave: Wave) -> None:
+    response = api.get(f"/api/v1/waves/{wave.code}/?format=xml")
+    assert response.status_code == 404
+    assert set(response.json()) == {"code", "message"} and response.json()["code"] == "not_found"
+
+
+def test_an_unknown_page_is_404_in_the_visitors_language(citizen: Client) -> None:
+    response = citizen.get("/no/such/page/", headers={"accept-language": "fr"})
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert '<html lang="fr">' in page
+    assert "Page introuvable" in page
+    assert 'action="/i18n/setlang/"' in page  # the language can still be switched
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/api/v1/waves/?status=%00", "/api/v1/waves/open%00/", "/w/de%00mo/", "/w/demo/?locality=%00"],
+)
+def test_a_nul_character_in_an_address_is_400(citizen: Client, wave: Wave, url: str) -> None:
+    response = citizen.get(url)
+    assert response.status_code == 400
+    if url.startswith("/api/"):
+        assert response.json()["code"] == "bad_request"
+
+
+def test_a_nul_character_in_a_form_is_400_and_saves_nothing(citizen: Client, wave: Wave) -> None:
+    assert citizen.post(f"/w/{wave.code}/", {"locality": "alpha"}).status_code == 302
+    response = citizen.post(f"/w/{wave.code}/p/1/", {"comments": "a\x00b", "action": "next"})
+    assert response.status_code == 400
+    assert Draft.objects.get().answers == {}
+
+
+def test_a_form_without_its_csrf_token_gets_a_page_that_says_what_to_do(wave: Wave) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    response = browser.post(f"/w/{wave.code}/", {"locality": "alpha"}, headers={"accept-language": "de"})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert '<html lang="de">' in page and "Formular abgelaufen" in page
+
+
+def test_an_unexpected_failure_is_500_json_under_the_api(api: Client, monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("surveys.api.views.waves_for_api", broken)
+    response = Client(raise_request_exception=False).get("/api/v1/waves/")
+    assert response.status_code == 500
+    assert response.json()["code"] == "server_error"
+
+
+def test_an_unexpected_failure_is_a_page_elsewhere(monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("surveys.views.common.render", broken)
+    response = Client(raise_request_exception=False).get("/", headers={"accept-language": "cs"})
+    assert response.status_code == 500
+    assert '<html lang="cs">' in response.content.decode()
