@@ -30,8 +30,9 @@ from surveys.api.serializers import (
     submission_result,
 )
 from surveys.api.throttling import SubmitAnonThrottle, TokenThrottle, UserThrottle
+from surveys.definition.answers import answers_validate
 from surveys.models import Audience, Wave, WaveStatus
-from surveys.selectors import questionnaire_document, wave_get_recent, waves_for_api
+from surveys.selectors import questionnaire_document, version_definition, wave_get_recent, waves_for_api
 from surveys.services.responses import response_submit
 
 
@@ -143,7 +144,8 @@ class ResponseSubmitApi(APIView):
         if target is None:
             raise NotFound(f"No wave '{wave}'.")
         serializer = SubmissionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            raise ValidationError(_every_problem(target, request.data, serializer.errors))
         data: dict[str, Any] = serializer.validated_data
         if data["audience"] == Audience.OFFICIAL and not request.user.is_authenticated:
             raise NotAuthenticated("Officials must sign in (session or token) to submit.")
@@ -161,6 +163,17 @@ class ResponseSubmitApi(APIView):
             submission_result(result.response),
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
+
+
+def _every_problem(wave: Wave, data: Any, errors: dict[str, Any]) -> dict[str, Any]:
+    """The submission's own fields' problems and, when the audience and the
+    answers could be read, the answers' too: a client learns of all of them at once."""
+    problems = dict(errors)
+    audience = data.get("audience") if isinstance(data, dict) else None
+    if "answers" not in problems and audience in Audience.values:
+        definition = version_definition(wave.version_id_for(audience))
+        problems.update(answers_validate(definition, data["answers"]))
+    return problems
 
 
 class AuthTokenApi(APIView):

@@ -163,6 +163,8 @@ def _citizen_submit_direct(
     definition = version_definition(version_id)
     errors = response_errors(definition, answers, language)
     if errors:
+        # As on the general path, a locality outside the wave is reported first.
+        _locality_id(wave, locality_code)
         raise InvalidResponse(errors)
     response = Response(
         wave=wave,
@@ -254,22 +256,9 @@ def _submit_in_transaction(
     if audience not in Audience.values:
         raise InvalidResponse({"audience": [f"Must be one of: {', '.join(Audience.values)}."]})
     _require_open_now(wave)
-    locality_id = next(
-        iter(
-            WaveLocality.objects.filter(wave=wave, locality__code=locality_code)
-            .order_by()
-            .values_list("locality_id", flat=True)[:1]
-        ),
-        None,
-    )
-    if locality_id is None:
-        raise UnknownLocality(f"Locality '{locality_code}' is not part of wave '{wave.code}'.")
-    version_id = wave.version_id_for(audience)
-    definition = version_definition(version_id)
-    errors = response_errors(definition, answers, language)
-    if errors:
-        raise InvalidResponse(errors)
-
+    locality_id = _locality_id(wave, locality_code)
+    # Who may answer comes before what the answers hold: a caller that may not
+    # submit here learns that, not the questionnaire's rules.
     # A signed-in caller entering a citizen response does so on a respondent's
     # behalf; only survey managers and API clients may (not officials).
     if (
@@ -279,10 +268,16 @@ def _submit_in_transaction(
         and not user_may_enter_citizen_responses(user)
     ):
         raise SubmissionForbidden("Only survey managers and API clients enter citizen responses.")
+    respondent = _official_for(user, locality_id) if audience == Audience.OFFICIAL else None
+    # (Claimed in this transaction: an invalid response below leaves it unused.)
     claimed = _invitation_claim(invitation_hash, wave, audience, locality_id) if invitation_hash else None
-    respondent = None
-    if audience == Audience.OFFICIAL:
-        respondent = _official_for(user, locality_id)
+    version_id = wave.version_id_for(audience)
+    definition = version_definition(version_id)
+    errors = response_errors(definition, answers, language)
+    if errors:
+        raise InvalidResponse(errors)
+
+    if respondent is not None:
         # Lock this official's profile so two concurrent submissions for the
         # same wave and locality supersede one another in order.
         OfficialProfile.objects.select_for_update().filter(user=respondent).first()
@@ -325,6 +320,19 @@ def _submit_in_transaction(
         )
     )
     return SubmitResult(response=response, created=True)
+
+
+def _locality_id(wave: Wave, locality_code: str) -> int:
+    """The id of the wave's locality with this code; UnknownLocality if none."""
+    found = (
+        WaveLocality.objects.filter(wave=wave, locality__code=locality_code)
+        .order_by()
+        .values_list("locality_id", flat=True)[:1]
+    )
+    locality_id = next(iter(found), None)
+    if locality_id is None:
+        raise UnknownLocality(f"Locality '{locality_code}' is not part of wave '{wave.code}'.")
+    return locality_id
 
 
 def _replayed(existing: Response, wave: Wave, fingerprint: str, *, caller: int | None) -> SubmitResult:

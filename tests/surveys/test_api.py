@@ -169,6 +169,43 @@ def test_the_same_submission_id_and_payload_from_another_caller_is_409(
     assert Response.objects.count() == 3
 
 
+def test_who_may_submit_is_decided_before_what_the_answers_hold(api: Client, wave: Wave, official_a) -> None:
+    """A caller that may not submit here gets 403, whatever its answers hold."""
+    bad = {"environment_recycle": "daily"}
+    elsewhere = payload(wave, audience="official", locality="beta")
+    elsewhere["answers"].update(bad)
+    response = post(api, wave, elsewhere, authorization=token_for(official_a))
+    assert response.status_code == 403
+    as_citizen = payload(wave)
+    as_citizen["answers"].update(bad)
+    assert post(api, wave, as_citizen, authorization=token_for(official_a)).status_code == 403
+    assert Response.objects.count() == 0
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_a_locality_outside_the_wave_is_reported_before_the_answers(
+    api: Client, wave: Wave, manager, signed_in: bool
+) -> None:
+    """The same on both submission paths (anonymous, and entry on a respondent's behalf)."""
+    body = payload(wave, locality="nowhere")
+    body["answers"]["environment_recycle"] = "daily"
+    headers = {"authorization": token_for(manager)} if signed_in else {}
+    response = post(api, wave, body, **headers)
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_locality"
+
+
+def test_the_fields_and_the_answers_problems_come_together(api: Client, wave: Wave) -> None:
+    body = payload(wave, submission_id="not-a-uuid", language=["en"])
+    body["answers"]["environment_recycle"] = "daily"
+    body["answers"]["nonsense"] = 1
+    response = post(api, wave, body)
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {
+        "submission_id", "language", "answers.environment_recycle", "answers.nonsense",
+    }  # fmt: skip
+
+
 def test_invalid_answers_are_400_with_every_problem_by_item(api: Client, wave: Wave) -> None:
     body = payload(wave)
     body["answers"]["environment_recycle"] = "daily"
