@@ -49,7 +49,7 @@ def invitation_for_token(token: str) -> Invitation:
     if invitation.used_at is not None:
         raise InvitationUsed()
     if not wave_accepts_responses(invitation.wave):
-        raise WaveNotOpen()
+        raise WaveNotOpen(wave=invitation.wave)
     return invitation
 
 
@@ -69,7 +69,7 @@ def draft_start(
     response; submitting re-checks the locality in the database).
     Raises WaveNotOpen, UnknownLocality, SubmissionForbidden."""
     if not wave_accepts_responses(wave):
-        raise WaveNotOpen()
+        raise WaveNotOpen(wave=wave)
     locality = wave_localities_recent(wave).get(locality_code)
     if locality is None:
         raise UnknownLocality(f"Locality '{locality_code}' is not part of wave '{wave.code}'.")

@@ -87,8 +87,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         response = j.unavailable(request, "invitation_invalid", status=404)
     except InvitationUsed:
         response = j.unavailable(request, "invitation_used", status=410)
-    except WaveNotOpen:
-        response = j.unavailable(request, "not_open")
+    except WaveNotOpen as exc:
+        response = j.wave_unavailable(request, exc.wave)
     else:
         if found.audience == Audience.OFFICIAL:
             response = HttpResponseRedirect("/official/")
@@ -104,6 +104,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                         language=_language(found.wave),
                         invitation=found,
                     )
+                except WaveNotOpen as exc:  # its closing time passed a moment ago
+                    return j.wave_unavailable(request, exc.wave)
                 except SurveysError:
                     return j.unavailable(request, "not_open")
             response = journey.remember(

@@ -29,8 +29,9 @@ from surveys.errors import InvalidResponse, InvitationUsed, SurveysError, WaveNo
 from surveys.forms import Question, answers_from_post, current_language, questions_for, translate
 from surveys.models import Audience, Draft, Response, Wave
 from surveys.ratelimit import over_limit
-from surveys.selectors import version_definition
+from surveys.selectors import version_definition, wave_get
 from surveys.services.drafts import draft_resume_code_issue, draft_save_page, draft_submit
+from surveys.services.responses import wave_accepts_responses
 
 # The resume code travels from "save" to the page that shows it once in a
 # short-lived signed cookie scoped to that page (not in a server-side session).
@@ -231,8 +232,9 @@ def too_many(request: HttpRequest, wait_seconds: float) -> HttpResponse:
     return response
 
 
-def wave_unavailable(request: HttpRequest, wave: Wave) -> HttpResponse:
-    return unavailable(request, "closed" if wave.status in ("closed", "archived") else "not_open")
+def wave_unavailable(request: HttpRequest, wave: Wave | None) -> HttpResponse:
+    """409: the wave has closed, or is not open yet (also when it is not known which)."""
+    return unavailable(request, "closed" if wave is not None and wave.has_closed else "not_open")
 
 
 def _no_draft(journey: Journey) -> HttpResponse:
@@ -250,6 +252,10 @@ def page(request: HttpRequest, journey: Journey, number: int) -> HttpResponse:
     definition = version_definition(journey.wave.version_id_for(journey.audience))
     if not 1 <= number <= len(definition["sections"]):
         raise Http404("No such page.")
+    if not wave_accepts_responses(journey.wave):
+        # Said at once, not after the respondent answered every page; the
+        # draft keeps what it holds (a page posted now is not saved).
+        return wave_unavailable(request, journey.wave)
     if request.method == "POST":
         return _page_post(request, journey, definition, number)
     draft = journey.draft(request)
@@ -373,6 +379,8 @@ def _render_page(
 @never_cache
 @require_http_methods(["GET", "POST"])
 def review(request: HttpRequest, journey: Journey) -> HttpResponse:
+    if not wave_accepts_responses(journey.wave):
+        return wave_unavailable(request, journey.wave)
     draft = journey.draft(request)
     if draft is None or draft.submitted:
         return _elsewhere(journey, draft)
@@ -387,7 +395,8 @@ def review(request: HttpRequest, journey: Journey) -> HttpResponse:
         except InvalidResponse as exc:
             return _render_review(request, journey, draft, definition, exc.errors)
         except WaveNotOpen:
-            return wave_unavailable(request, draft.wave)
+            # Refused by the wave as stored now, which this process's copy may not show yet.
+            return wave_unavailable(request, wave_get(journey.wave.code) or journey.wave)
         except InvitationUsed:
             return unavailable(request, "invitation_used")
         except SurveysError:

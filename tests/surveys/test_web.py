@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import random
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.test import Client
+from django.utils import timezone
 
 from surveys.models import Draft, Response, Wave
 from surveys.services.invitations import invitations_issue
@@ -308,6 +310,98 @@ def test_a_closed_wave_says_so_in_the_citizens_language(citizen: Client, wave: W
     response = citizen.get(f"/w/{wave.code}/", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 409
     assert "This survey has closed" in response.content.decode()
+
+
+def reschedule(wave: Wave, *, opens: timedelta | None, closes: timedelta | None) -> None:
+    """Move the wave's opening and closing times (from now), as the admin would."""
+    now = timezone.now()
+    wave.opens_at = None if opens is None else now + opens
+    wave.closes_at = None if closes is None else now + closes
+    wave.save(update_fields=["opens_at", "closes_at"])
+
+
+PAST_CLOSING = {"opens": -timedelta(days=2), "closes": -timedelta(minutes=1)}
+BEFORE_OPENING = {"opens": timedelta(days=1), "closes": None}
+
+
+@pytest.mark.parametrize(
+    ("times", "says"),
+    [(PAST_CLOSING, "This survey has closed"), (BEFORE_OPENING, "This survey is not open")],
+)
+def test_once_a_wave_stops_accepting_responses_every_page_says_so_and_the_draft_is_kept(
+    citizen: Client, wave: Wave, times: dict[str, timedelta | None], says: str
+) -> None:
+    # Given a citizen half-way through, with answers saved on page 1
+    answers = citizen_answers(wave)
+    start(citizen, wave)
+    section = wave.citizen_version.definition["sections"][0]
+    citizen.post(f"/w/{wave.code}/p/1/", {**form_data(section, answers), "action": "next"})
+    saved = Draft.objects.get().answers
+    assert saved
+
+    # When the wave's closing time passes (or its opening time moves into the future), still "open"
+    reschedule(wave, **times)
+
+    # Then every page of the journey says so at once, not only the final submit
+    w = f"/w/{wave.code}"
+    for response in (
+        citizen.get("/", HTTP_ACCEPT_LANGUAGE="en"),
+        citizen.get(f"{w}/"),
+        citizen.get(f"{w}/p/1/"),
+        citizen.post(f"{w}/p/2/", {"environment_recycle": "often", "action": "next"}),
+        citizen.post(f"{w}/p/1/", {"safety_secure_home": "never", "action": "back"}),
+        citizen.get(f"{w}/review/"),
+        citizen.post(f"{w}/review/"),
+    ):
+        if response.wsgi_request.path == "/":
+            assert f'href="{w}/"' not in response.content.decode()  # not listed as open
+            continue
+        assert response.status_code == 409, response.wsgi_request.path
+        assert says in response.content.decode()
+    # and the answers the draft held are kept, unchanged
+    assert Draft.objects.get().answers == saved
+    assert not Response.objects.exists()
+
+
+def test_the_receipt_stays_reachable_after_the_wave_closes(citizen: Client, wave: Wave) -> None:
+    start(citizen, wave)
+    answer_all(citizen, wave, citizen_answers(wave), f"/w/{wave.code}/")
+    citizen.post(f"/w/{wave.code}/review/")
+    receipt = Response.objects.get().receipt
+
+    reschedule(wave, **PAST_CLOSING)
+
+    done = citizen.get(f"/w/{wave.code}/done/")
+    assert done.status_code == 200 and receipt in done.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("times", "says"),
+    [(PAST_CLOSING, "This survey has closed"), (BEFORE_OPENING, "This survey is not open")],
+)
+def test_an_invitation_to_a_wave_past_its_closing_time_says_closed(
+    citizen: Client, wave: Wave, locality_b, times: dict[str, timedelta | None], says: str
+) -> None:
+    [issued] = invitations_issue(wave=wave, audience="citizen", locality=locality_b)
+    reschedule(wave, **times)
+
+    response = citizen.get(f"/i/{issued.token}/", follow=True)
+
+    assert response.status_code == 409
+    assert says in response.content.decode()
+    assert not Draft.objects.exists()
+
+
+def test_officials_see_only_the_waves_accepting_responses_now(wave: Wave, official_a) -> None:
+    client = Client()
+    client.force_login(official_a)
+    assert f"/official/{wave.code}/alpha/start/" in client.get("/official/").content.decode()
+
+    reschedule(wave, **PAST_CLOSING)
+
+    assert f"/official/{wave.code}/alpha/start/" not in client.get("/official/").content.decode()
+    refused = client.post(f"/official/{wave.code}/alpha/start/")
+    assert refused.status_code == 409 and "This survey has closed" in refused.content.decode()
 
 
 def test_the_questionnaire_speaks_the_browsers_language(citizen: Client, wave: Wave) -> None:
