@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.utils import translation
+from django.utils import timezone, translation
 
-from surveys.models import Response, Wave
+from surveys.models import Invitation, Response, Wave
+from surveys.services.invitations import invitations_issue
 from surveys.synthetic import answers_generate
 from surveys.views.journey import visible_pages
 from tests.conftest import PASSWORD
@@ -158,6 +159,26 @@ def test_a_citizen_switches_language_mid_way(live_server, wave: Wave, page) -> N
     assert page.locator("html").get_attribute("lang") == "da"
     assert wave.citizen_version.definition["sections"][0]["title"]["da"] in page.content()
     assert page.url.endswith("/p/1/")
+
+
+def test_a_citizen_switches_language_on_a_used_invitations_page(
+    live_server, wave: Wave, locality_b, page
+) -> None:
+    """The invitation link answers with Referrer-Policy: no-referrer; a form on
+    a page at that URL would post with Origin: null and fail the CSRF check."""
+    [issued] = invitations_issue(wave=wave, audience="citizen", locality=locality_b)
+    Invitation.objects.filter(pk=issued.invitation.pk).update(used_at=timezone.now())
+
+    page.goto(f"{live_server.url}/i/{issued.token}/")
+    assert page.get_by_role("heading", name="Invitation already used").is_visible()
+    assert issued.token not in page.url
+    page.select_option("#language-select", "cs")
+    page.get_by_role("button", name="Change language").click()
+
+    assert page.locator("html").get_attribute("lang") == "cs"
+    heading = label("Invitation already used", "cs")
+    assert heading != "Invitation already used"
+    assert page.get_by_role("heading", name=heading).is_visible()
 
 
 def test_keyboard_only_completion(live_server, wave: Wave, page) -> None:

@@ -299,10 +299,47 @@ def test_an_invitation_link_is_exchanged_for_a_session(citizen: Client, wave: Wa
     assert stored.invitation == issued.invitation
     assert stored.locality == locality_b
 
-    used = Client().get(f"/i/{issued.token}/")
+    used = Client().get(f"/i/{issued.token}/", follow=True)
     assert used.status_code == 410
     assert "already been used" in used.content.decode()
-    assert Client().get("/i/not-a-token/").status_code == 404
+    assert Client().get("/i/not-a-token/", follow=True).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("problem", "status", "says"),
+    [
+        ("used", 410, "Cette invitation a déjà été utilisée"),
+        ("invalid", 404, "Veuillez vérifier que vous"),
+        ("closed", 409, "Cette enquête est terminée"),
+    ],
+)
+def test_an_invitation_that_cannot_be_used_leads_to_a_page_without_the_token(
+    citizen: Client, wave: Wave, locality_b, problem: str, status: int, says: str
+) -> None:
+    """A page with a form (the language menu) is never served at the token's
+    URL: under its Referrer-Policy: no-referrer the browser posts that form
+    with Origin: null, which the CSRF check refuses."""
+    [issued] = invitations_issue(wave=wave, audience="citizen", locality=locality_b)
+    token = issued.token
+    if problem == "used":
+        issued.invitation.used_at = timezone.now()
+        issued.invitation.save(update_fields=["used_at"])
+    elif problem == "invalid":
+        token = "not-a-token"
+    else:
+        wave_close(wave=wave)
+
+    entry = citizen.get(f"/i/{token}/", HTTP_ACCEPT_LANGUAGE="fr")
+
+    assert entry.status_code == 302
+    assert entry["Referrer-Policy"] == "no-referrer"
+    assert entry["Location"] == f"/invitation/{problem}/"
+    shown = citizen.get(entry["Location"], HTTP_ACCEPT_LANGUAGE="fr")
+    assert shown.status_code == status
+    assert shown["Referrer-Policy"] == "same-origin"
+    assert says in shown.content.decode()
+    assert 'action="/i18n/setlang/"' in shown.content.decode()
+    assert citizen.get("/invitation/other/").status_code == 404
 
 
 def test_a_closed_wave_says_so_in_the_citizens_language(citizen: Client, wave: Wave) -> None:
