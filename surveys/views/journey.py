@@ -23,10 +23,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from surveys.db import fetch_one, one_or_none
-from surveys.definition.answers import answers_validate, clean_answers, visible_items
+from surveys.definition.answers import answers_validate, clean_answers, storable, visible_items
 from surveys.definition.relevance import rule_holds
 from surveys.errors import InvalidResponse, InvitationUsed, SurveysError, WaveNotOpen
-from surveys.forms import Question, answers_from_post, current_language, questions_for, translate
+from surveys.forms import (
+    Question,
+    answers_from_post,
+    as_shown,
+    current_language,
+    questions_for,
+    translate,
+)
 from surveys.models import Audience, Draft, Response, Wave
 from surveys.ratelimit import over_limit
 from surveys.selectors import version_definition, wave_get
@@ -272,7 +279,7 @@ def _page_post(
     request: HttpRequest, journey: Journey, definition: dict[str, Any], number: int
 ) -> HttpResponse:
     section = definition["sections"][number - 1]
-    posted = answers_from_post(section, request.POST)
+    posted = answers_from_post(section, request.POST, definition["choice_lists"])
     key = journey.draft_key(request)
     # Saved before anything else is read: one statement for most pages.
     language = _language(definition)
@@ -300,6 +307,14 @@ def _page_post(
         draft, candidate = cleared, dict(cleared.answers)
     pages = visible_pages(definition, candidate)
     action = request.POST.get("action", "next")
+    refused = {code: value for code, value in posted.items() if not storable(value)}
+    if refused:
+        # Not saved (a NUL character): shown back beside its question with
+        # the validator's error, whichever button was pressed.
+        typed = {**candidate, **refused}
+        errors = answers_validate(definition, typed, only=[c for c in page_codes if c in shown])
+        shown_back = {**candidate, **{code: as_shown(value) for code, value in refused.items()}}
+        return _render_page(request, journey, draft, definition, number, shown_back, errors)
 
     if action == "back":
         earlier = [p for p in pages if p < number]

@@ -751,3 +751,73 @@ def test_the_site_header_is_the_markup_of_the_template_it_replaces(
     assert "<script>alert" not in new_html
     assert 'value="/w/x/p/1/?q=%22%3E%3Cscript%3Ealert(1)%3C/script%3E"' in new_html
     assert ("/official/" in new_html) is signed_in
+
+
+# --- what a page can store -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("number", "page", "field", "typed"),
+    [
+        (5, {"willing_more": "no"}, "comments", "a\x00b"),
+        (6, {"age_band": "18_29", "gender": "other", "area_type": "rural"}, "household_size", "3\x00"),
+    ],
+)
+def test_a_nul_character_is_an_error_beside_its_question_and_is_never_saved(
+    postgres, citizen: Client, wave: Wave, number: int, page: dict[str, str], field: str, typed: str
+) -> None:
+    """PostgreSQL refuses NUL in jsonb: such a value is refused like any
+    invalid answer, and the rest of the page is saved."""
+    start(citizen, wave)
+    url = f"/w/{wave.code}/p/{number}/"
+    earlier = "fine" if field == "comments" else "2"
+    citizen.post(url, {**page, field: earlier, "action": "next"})
+
+    response = citizen.post(url, {**page, field: typed, "action": "next"})
+
+    assert response.status_code == 200
+    shown = response.content.decode()
+    assert f'href="#q-{field}"' in shown  # in the summary
+    assert re.search(rf'id="err-{field}">.*Contains a character that is not allowed', shown)
+    assert typed.replace("\x00", "\ufffd") in shown and "\x00" not in shown  # what was typed, shown back
+    stored = Draft.objects.get().answers
+    assert stored[field] == (earlier if field == "comments" else 2)  # the earlier answer kept
+    assert all(stored[code] == value for code, value in page.items())
+    # Whichever button: the value is never saved, and the page says why.
+    for action in ("back", "save"):
+        again = citizen.post(url, {**page, field: typed, "action": action})
+        assert again.status_code == 200 and f'id="err-{field}"' in again.content.decode()
+
+
+def test_a_page_stores_only_choice_codes_and_text_up_to_its_limit(citizen: Client, wave: Wave) -> None:
+    start(citizen, wave)
+    huge = "x" * 200_000  # the body stays under DATA_UPLOAD_MAX_MEMORY_SIZE: the page bounds it
+    page_5 = f"/w/{wave.code}/p/5/"
+
+    ticked = citizen.post(
+        page_5,
+        {"willing_more": "yes", "willing_areas": ["health", huge, "health", "safety"], "comments": huge},
+    )
+    stored = Draft.objects.get().answers
+    assert stored["willing_areas"] == ["health", "safety"]  # choice codes, each once
+    assert stored["comments"] == "x" * 1001  # its max_length is 1000: one more, for the error
+    assert re.search(r'id="err-comments">.*At most 1000 characters', ticked.content.decode())
+
+    chosen = citizen.post(page_5, {"willing_more": huge, "willing_areas": "health", "comments": "ok"})
+    assert "willing_more" not in Draft.objects.get().answers  # not a choice: dropped, so unanswered
+    assert re.search(r'id="err-willing_more">.*requires an answer', chosen.content.decode())
+
+    typed = citizen.post(f"/w/{wave.code}/p/6/", {"household_size": "9" * 100_000})
+    assert Draft.objects.get().answers["household_size"] == "9" * 50  # not a number: kept short
+    assert re.search(r'id="err-household_size">.*Expected a number', typed.content.decode())
+    assert len(str(Draft.objects.get().answers)) < 1200
+
+
+def test_a_form_body_over_the_upload_limit_is_refused_before_anything_is_saved(
+    citizen: Client, wave: Wave
+) -> None:
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE <= 1024 * 1024
+    start(citizen, wave)
+    response = citizen.post(f"/w/{wave.code}/p/5/", {"comments": "x" * (2 * 1024 * 1024), "action": "next"})
+    assert response.status_code == 400
+    assert Draft.objects.get().answers == {}
