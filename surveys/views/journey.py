@@ -23,7 +23,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from surveys.db import fetch_one, one_or_none
-from surveys.definition.answers import answers_validate, clean_answers, storable, visible_items
+from surveys.definition.answers import (
+    answers_validate,
+    clean_answers,
+    is_unanswered,
+    storable,
+    visible_items,
+)
 from surveys.definition.relevance import rule_holds
 from surveys.errors import InvalidResponse, InvitationUsed, SurveysError, WaveNotOpen
 from surveys.forms import (
@@ -272,7 +278,17 @@ def page(request: HttpRequest, journey: Journey, number: int) -> HttpResponse:
     pages = visible_pages(definition, answers)
     if number not in pages:
         return HttpResponseRedirect(_next_url(journey, pages, number))
-    return _render_page(request, journey, draft, definition, number, answers, {})
+    # The answers on this page already given and wrong are shown with their
+    # errors (the review page's links lead here); a question not answered
+    # yet is no error until the page is sent.
+    shown = {item["code"] for item in visible_items(definition, answers)}
+    answered = [
+        item["code"]
+        for item in definition["sections"][number - 1]["items"]
+        if item["code"] in shown and not is_unanswered(answers.get(item["code"]))
+    ]
+    errors = answers_validate(definition, answers, only=answered) if answered else {}
+    return _render_page(request, journey, draft, definition, number, answers, errors)
 
 
 def _page_post(

@@ -821,3 +821,36 @@ def test_a_form_body_over_the_upload_limit_is_refused_before_anything_is_saved(
     response = citizen.post(f"/w/{wave.code}/p/5/", {"comments": "x" * (2 * 1024 * 1024), "action": "next"})
     assert response.status_code == 400
     assert Draft.objects.get().answers == {}
+
+
+def test_a_page_shows_the_errors_of_its_answers_when_the_review_page_links_to_it(
+    citizen: Client, wave: Wave
+) -> None:
+    # Given answers saved with "back" (not checked): a number out of range, a text too long
+    start(citizen, wave)
+    answers = citizen_answers(wave)
+    answer_all(citizen, wave, answers, f"/w/{wave.code}/")
+    citizen.post(f"/w/{wave.code}/p/6/", {"household_size": "25", "action": "back"})
+    citizen.post(f"/w/{wave.code}/p/5/", {"willing_more": "no", "comments": "x" * 1200, "action": "back"})
+
+    # When the review page's summary links to the pages
+    review = citizen.get(f"/w/{wave.code}/review/").content.decode()
+    assert f'href="/w/{wave.code}/p/6/#q-household_size"' in review
+    page_6 = citizen.get(f"/w/{wave.code}/p/6/").content.decode()
+    page_5 = citizen.get(f"/w/{wave.code}/p/5/").content.decode()
+
+    # Then each shows its error beside the field and in its summary
+    assert re.search(r'id="err-household_size">.*Must be at most 20', page_6)
+    assert 'href="#q-household_size"' in page_6
+    assert re.search(r'id="err-comments">.*At most 1000 characters', page_5)
+    assert page_5.count('class="error-message"') == 1
+
+
+def test_a_first_visit_to_a_page_shows_no_required_errors(citizen: Client, wave: Wave) -> None:
+    start(citizen, wave)
+    citizen.post(f"/w/{wave.code}/p/1/", {"safety_secure_home": "often", "action": "back"})
+
+    page = citizen.get(f"/w/{wave.code}/p/1/").content.decode()
+
+    assert 'id="error-summary"' not in page
+    assert 'class="error-message"' not in page
