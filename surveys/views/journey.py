@@ -18,6 +18,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import get_script_prefix, reverse
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -144,6 +145,13 @@ class Journey:
         if found is not None:
             found.wave = self.wave
         return found
+
+    def storage_key(self, draft: Draft) -> str:
+        """What names the draft where the browser keeps what was typed on a
+        page but not yet sent (coprod.js, sessionStorage): per draft, so a
+        respondent who starts afresh never sees the last one's, and opaque,
+        since the page's script has no need of the submission_id."""
+        return salted_hmac("coprod.draft-storage", str(draft.submission_id)).hexdigest()[:24]
 
     def remember(self, request: HttpRequest, response: HttpResponse, draft: Draft) -> HttpResponse:
         """Make ``draft`` this browser's answers in progress from ``response`` on."""
@@ -403,6 +411,7 @@ def _render_page(
         "total": len(pages),
         "number": number,
         "action_url": journey.url("page", number=number),
+        "storage_key": journey.storage_key(draft),
     }
     return render(request, "surveys/page.html", context)
 
