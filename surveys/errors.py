@@ -6,6 +6,11 @@ layer maps them to HTTP status codes in one place.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from surveys.models import Wave
+
 
 class SurveysError(Exception):
     code = "surveys_error"
@@ -19,6 +24,10 @@ class WaveNotOpen(SurveysError):
     """The wave is not open for responses."""
 
     code = "wave_not_open"
+
+    def __init__(self, message: str = "", *, wave: Wave | None = None):
+        super().__init__(message)
+        self.wave = wave  # when the raiser has it: has it closed, or not opened yet?
 
 
 class UnknownLocality(SurveysError):

@@ -23,6 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext, override
 from django.utils.translation import gettext_lazy as _
 
+from surveys.definition.answers import TEXT_MAX_LENGTH
 from surveys.definition.validate import CHOICE_TYPES, NUMERIC_TYPES
 
 
@@ -53,12 +54,20 @@ def _phrases(language: str) -> dict[str, str]:
         }
 
 
+# A typed "number" that is not one is kept, to be shown back beside its
+# error, up to this many characters.
+NUMBER_TEXT_MAX_LENGTH = 50
+
+
 def _number(raw: str) -> Any:
     """A typed number as JSON: int when whole, float otherwise; a decimal comma
-    is accepted. Anything else stays text, for the validator to name."""
+    is accepted. Anything else stays text (at most NUMBER_TEXT_MAX_LENGTH
+    characters), for the validator to name."""
     cleaned = raw.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
     if cleaned == "":
         return None
+    if len(cleaned) > NUMBER_TEXT_MAX_LENGTH:
+        return raw.strip()[:NUMBER_TEXT_MAX_LENGTH]
     try:
         value = float(cleaned)
     except ValueError:
@@ -68,20 +77,47 @@ def _number(raw: str) -> Any:
     return int(value) if value.is_integer() and "." not in cleaned and "e" not in cleaned.lower() else value
 
 
-def answers_from_post(section: Mapping[str, Any], data: QueryDict) -> dict[str, Any]:
-    """The answers to one page's items as posted (unanswered items as None)."""
+def answers_from_post(
+    section: Mapping[str, Any], data: QueryDict, choice_lists: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The answers to one page's items as posted (unanswered items as None),
+    no bigger than a page can hold, since a draft saves them unvalidated:
+
+    - a choice that is not one of the item's codes is dropped (unanswered),
+      and each ticked code is kept once;
+    - a text is cut one character past the item's ``max_length`` (or
+      TEXT_MAX_LENGTH), so the validator still says it is too long;
+    - a typed number that is not one is kept to NUMBER_TEXT_MAX_LENGTH.
+
+    What a browser posts for a page never comes near these bounds. Values
+    the database cannot hold (a NUL character) are left for the validator
+    to name (``definition.answers.storable``); drafts never save them."""
     answers: dict[str, Any] = {}
     for item in section["items"]:
         code, kind = item["code"], item["type"]
-        if kind == "multiple_choice":
-            answers[code] = data.getlist(code) or None
+        if kind in CHOICE_TYPES:
+            codes = {choice["code"] for choice in choice_lists[item["choices"]]}
+            if kind == "multiple_choice":
+                answers[code] = list(dict.fromkeys(v for v in data.getlist(code) if v in codes)) or None
+            else:
+                value = data.get(code)
+                answers[code] = value if value in codes else None
         elif kind in NUMERIC_TYPES:
             answers[code] = _number(data.get(code, ""))
-        elif kind == "text":
-            answers[code] = data.get(code, "").strip() or None
-        else:
-            answers[code] = data.get(code) or None
+        else:  # text
+            limit = item.get("constraint", {}).get("max_length", TEXT_MAX_LENGTH)
+            answers[code] = data.get(code, "").strip()[: limit + 1] or None
     return answers
+
+
+def as_shown(value: Any) -> Any:
+    """A posted value as a page can show it back: U+FFFD (what browsers show)
+    for each character the database cannot hold."""
+    if isinstance(value, str):
+        return "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in value)
+    if isinstance(value, list):
+        return [as_shown(v) for v in value]
+    return value
 
 
 @dataclass

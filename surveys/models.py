@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 CODE_HELP = _("Lower-case letters, digits and underscores; stable once data exist.")
@@ -213,6 +214,20 @@ class WaveStatus(models.TextChoices):
     ARCHIVED = "archived", _("Archived")
 
 
+class WaveQuerySet(models.QuerySet["Wave"]):
+    def accepting_responses(self) -> WaveQuerySet:
+        """The waves that accept responses now: open, and now lies between
+        their opening and closing times. The same rule, in SQL, as
+        ``services.responses.wave_accepts_responses`` for one wave (a test
+        holds the two to each other)."""
+        now = timezone.now()
+        return self.filter(
+            Q(status=WaveStatus.OPEN),
+            Q(opens_at__isnull=True) | Q(opens_at__lte=now),
+            Q(closes_at__isnull=True) | Q(closes_at__gt=now),
+        )
+
+
 class Wave(TimeStamped):
     """One round of data collection."""
 
@@ -241,6 +256,8 @@ class Wave(TimeStamped):
         default=False,
         help_text=_("Publish the gap report (with suppression applied) at /results/<wave>/ without login."),
     )
+
+    objects = WaveQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -275,6 +292,14 @@ class Wave(TimeStamped):
                 errors[field] = _("This version belongs to another study.")
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def has_closed(self) -> bool:
+        """Closed or archived, or past its closing time (rather than not open
+        yet: a draft wave, or one before its opening time)."""
+        return self.status in (WaveStatus.CLOSED, WaveStatus.ARCHIVED) or (
+            self.closes_at is not None and self.closes_at <= timezone.now()
+        )
 
     def version_for(self, audience: str) -> QuestionnaireVersion:
         return self.citizen_version if audience == Audience.CITIZEN else self.official_version

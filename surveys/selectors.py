@@ -31,12 +31,13 @@ from surveys.roles import ANALYSTS, API_CLIENTS, SURVEY_MANAGERS
 
 
 def waves_open() -> QuerySet[Wave]:
-    """Waves with status open, newest first, with their study and number of localities.
+    """Waves accepting responses now (``Wave.objects.accepting_responses``),
+    newest first, with their study and number of localities.
 
     (No response counts: counting a wave's responses on a public page would
     scan them on every visit.)"""
     return (
-        Wave.objects.filter(status=WaveStatus.OPEN)
+        Wave.objects.accepting_responses()
         .select_related("study")
         .annotate(locality_count=Count("wave_localities"))
         .order_by("-opens_at", "code")
@@ -144,8 +145,9 @@ def user_may_enter_citizen_responses(user: AbstractBaseUser | AnonymousUser) -> 
 
 
 def waves_for_api(user: AbstractBaseUser | AnonymousUser, status: str | None = None) -> QuerySet[Wave]:
-    """Waves a caller may see: open ones for everybody; any status for survey
-    managers (optionally filtered). Localities are prefetched."""
+    """Waves a caller may see: those accepting responses now for everybody;
+    any status and time for survey managers (optionally filtered by status).
+    Localities are prefetched."""
     waves = Wave.objects.select_related("study").prefetch_related(
         Prefetch(
             "wave_localities",
@@ -154,7 +156,7 @@ def waves_for_api(user: AbstractBaseUser | AnonymousUser, status: str | None = N
     )
     if user_is_survey_manager(user):
         return waves.filter(status=status) if status else waves
-    return waves.filter(status=WaveStatus.OPEN)
+    return waves.accepting_responses()
 
 
 def questionnaire_document(wave: Wave, audience: str) -> dict[str, Any]:
@@ -225,14 +227,15 @@ class OfficialAssignment:
 
 
 def official_assignments(user: AbstractBaseUser | AnonymousUser) -> list[OfficialAssignment]:
-    """Every (open wave, locality) the official answers for, with their current response."""
+    """Every (wave accepting responses now, locality) the official answers
+    for, with their current response."""
     if not user.is_authenticated:
         return []
     localities = list(Locality.objects.filter(officials__user_id=user.pk).order_by("code"))
     if not localities:
         return []
     pairs = (
-        WaveLocality.objects.filter(wave__status=WaveStatus.OPEN, locality__in=localities)
+        WaveLocality.objects.filter(wave__in=Wave.objects.accepting_responses(), locality__in=localities)
         .select_related("wave", "locality")
         .order_by("wave__code", "locality__code")
     )

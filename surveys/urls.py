@@ -16,6 +16,7 @@ urlpatterns = [
     path("w/<slug:wave>/resume/", citizen.resume, name="resume"),
     path("w/<slug:wave>/restart/", citizen.restart, name="restart"),
     path("i/<str:token>/", citizen.invitation, name="invitation"),
+    path("invitation/<slug:problem>/", citizen.invitation_problem, name="invitation_problem"),
     # Officials
     path(
         "accounts/login/",

@@ -248,6 +248,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# --- Forms ---------------------------------------------------------------------
+# The largest form body read (Django's default is 2.5 MB; a larger one is a 400).
+# A questionnaire page, the largest form, is a few kilobytes: 1 MiB still holds
+# 50 text answers of 2,000 characters, each percent-encoded from three-byte
+# UTF-8. No form uploads files (studies are loaded by `manage.py load_study`);
+# the API has its own limit below.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
 # --- API -----------------------------------------------------------------------
 # Largest JSON body the API accepts; larger ones get 413 payload_too_large.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 256 * 1024)

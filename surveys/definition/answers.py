@@ -29,6 +29,19 @@ def is_unanswered(value: object) -> bool:
     return value is None or value == "" or value == []
 
 
+def storable(value: object) -> bool:
+    """Whether the database can hold the value: PostgreSQL refuses a NUL
+    character in text and JSON, and a lone surrogate is no UTF-8 at all.
+    Neither is ever typed by a person."""
+    if isinstance(value, str):
+        return "\x00" not in value and _encodable(value)
+    if isinstance(value, list):
+        return all(storable(v) for v in value)
+    if isinstance(value, dict):
+        return all(storable(k) and storable(v) for k, v in value.items())
+    return True
+
+
 def visible_items(definition: Mapping[str, Any], answers: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The items shown to a respondent with these answers, in order."""
     return [
@@ -71,6 +84,9 @@ def answers_validate(
         if is_unanswered(value):
             if item.get("required"):
                 errors[key] = [_("This question requires an answer.")]
+            continue
+        if not storable(value):  # whatever the item's type (a number typed with a NUL is text)
+            errors[key] = [_("Contains a character that is not allowed.")]
             continue
         problems = _value_problems(item, value, lists)
         if problems:
@@ -156,10 +172,6 @@ def _number_problems(kind: str, value: Any, constraint: Mapping[str, Any]) -> li
 def _text_problems(value: Any, constraint: Mapping[str, Any]) -> list[str]:
     if not isinstance(value, str):
         return [_("Expected text.")]
-    if "\x00" in value or not _encodable(value):
-        # Never storable (PostgreSQL refuses NUL in text and JSON; a lone
-        # surrogate is no UTF-8 at all) and never typed by a person.
-        return [_("Contains a character that is not allowed.")]
     problems = []
     limit = constraint.get("max_length", TEXT_MAX_LENGTH)
     if len(value) > limit:

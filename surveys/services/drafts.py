@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from surveys.db import update_one
-from surveys.definition.answers import clean_answers, is_unanswered
+from surveys.definition.answers import clean_answers, is_unanswered, storable
 from surveys.errors import (
     InvitationInvalid,
     InvitationUsed,
@@ -49,7 +49,7 @@ def invitation_for_token(token: str) -> Invitation:
     if invitation.used_at is not None:
         raise InvitationUsed()
     if not wave_accepts_responses(invitation.wave):
-        raise WaveNotOpen()
+        raise WaveNotOpen(wave=invitation.wave)
     return invitation
 
 
@@ -69,7 +69,7 @@ def draft_start(
     response; submitting re-checks the locality in the database).
     Raises WaveNotOpen, UnknownLocality, SubmissionForbidden."""
     if not wave_accepts_responses(wave):
-        raise WaveNotOpen()
+        raise WaveNotOpen(wave=wave)
     locality = wave_localities_recent(wave).get(locality_code)
     if locality is None:
         raise UnknownLocality(f"Locality '{locality_code}' is not part of wave '{wave.code}'.")
@@ -108,11 +108,14 @@ def draft_save_page(
     or None when there is no such draft (none, or already sent).
 
     An empty answer clears the item. Saved unvalidated: what the respondent
-    typed is never thrown away. The merge happens against what is stored at
-    that moment, so two tabs saving different pages both keep their answers.
-    On PostgreSQL it is one statement, and the page needs no read before it."""
-    given = {code: value for code, value in answers.items() if not is_unanswered(value)}
-    cleared = [code for code in answers if code not in given]
+    typed is never thrown away, except a value the database cannot hold (a
+    NUL character: see ``storable``), which changes nothing; the validator
+    names it. The merge happens against what is stored at that moment, so
+    two tabs saving different pages both keep their answers. On PostgreSQL
+    it is one statement, and the page needs no read before it."""
+    kept = {code: value for code, value in answers.items() if storable(value)}
+    given = {code: value for code, value in kept.items() if not is_unanswered(value)}
+    cleared = [code for code in kept if code not in given]
     now = timezone.now()
     if connection.vendor == "postgresql":
         # PostgreSQL merges into the current row under its own row lock (an

@@ -7,13 +7,14 @@ import time
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from surveys.errors import InvitationInvalid, InvitationUsed, SurveysError, WaveNotOpen
 from surveys.forms import ResumeForm, StartForm
-from surveys.models import Audience, Wave
+from surveys.models import Audience, Invitation, Wave
 from surveys.ratelimit import client_ident, over_limit
 from surveys.selectors import version_definition, wave_get_recent, wave_localities_recent
 from surveys.services.drafts import draft_for_resume_code, draft_start, invitation_for_token
@@ -77,40 +78,78 @@ def _continue_url(journey: j.Journey, draft) -> str:  # type: ignore[no-untyped-
     return journey.url("page", number=number) if number else journey.url("review")
 
 
+# What an invitation link that cannot be used leads to: the token-free page's
+# name in its URL -> (what it says, its status).
+INVITATION_PROBLEMS = {
+    "used": ("invitation_used", 410),
+    "invalid": ("invitation_invalid", 404),
+    "not-open": ("not_open", 409),
+    "closed": ("closed", 409),
+}
+
+
 @never_cache
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
-    """The invitation link /i/<token>/: exchanged for a session on first visit,
-    so the token never appears in later URLs or Referer headers."""
+    """The invitation link /i/<token>/: exchanged for a draft cookie on first
+    visit, so the token never appears in later URLs or Referer headers.
+
+    Always a redirect with ``Referrer-Policy: no-referrer``: to the journey,
+    or to a token-free page saying what is wrong. Never a page with a form:
+    under that policy the browser would post the language menu with
+    ``Origin: null``, which Django's CSRF check refuses."""
     try:
         found = invitation_for_token(token)
     except InvitationInvalid:
-        response = j.unavailable(request, "invitation_invalid", status=404)
+        response = _invitation_problem("invalid")
     except InvitationUsed:
-        response = j.unavailable(request, "invitation_used", status=410)
-    except WaveNotOpen:
-        response = j.unavailable(request, "not_open")
+        response = _invitation_problem("used")
+    except WaveNotOpen as exc:
+        response = _invitation_problem(_wave_problem(exc.wave))
     else:
-        if found.audience == Audience.OFFICIAL:
-            response = HttpResponseRedirect("/official/")
-        else:
-            journey = j.Journey(wave=found.wave, audience=Audience.CITIZEN)
-            current = journey.draft(request)
-            if current is None or current.invitation_id != found.pk or current.submitted:
-                try:
-                    current = draft_start(
-                        wave=found.wave,
-                        audience=Audience.CITIZEN,
-                        locality_code=found.locality.code,
-                        language=_language(found.wave),
-                        invitation=found,
-                    )
-                except SurveysError:
-                    return j.unavailable(request, "not_open")
-            response = journey.remember(
-                request, HttpResponseRedirect(_continue_url(journey, current)), current
-            )
+        response = _invitation_accepted(request, found)
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _invitation_accepted(request: HttpRequest, found: Invitation) -> HttpResponse:
+    """The redirect into the journey, with this browser's draft for the
+    invitation (or to the page saying why there can be none)."""
+    if found.audience == Audience.OFFICIAL:
+        return HttpResponseRedirect(reverse("surveys:official_home"))
+    journey = j.Journey(wave=found.wave, audience=Audience.CITIZEN)
+    current = journey.draft(request)
+    if current is None or current.invitation_id != found.pk or current.submitted:
+        try:
+            current = draft_start(
+                wave=found.wave,
+                audience=Audience.CITIZEN,
+                locality_code=found.locality.code,
+                language=_language(found.wave),
+                invitation=found,
+            )
+        except WaveNotOpen as exc:  # its closing time passed a moment ago
+            return _invitation_problem(_wave_problem(exc.wave))
+        except SurveysError:  # its locality was taken out of the wave
+            return _invitation_problem("invalid")
+    return journey.remember(request, HttpResponseRedirect(_continue_url(journey, current)), current)
+
+
+def _wave_problem(wave: Wave | None) -> str:
+    return "closed" if wave is not None and wave.has_closed else "not-open"
+
+
+def _invitation_problem(problem: str) -> HttpResponse:
+    return HttpResponseRedirect(reverse("surveys:invitation_problem", kwargs={"problem": problem}))
+
+
+@never_cache
+def invitation_problem(request: HttpRequest, problem: str) -> HttpResponse:
+    """Why an invitation link cannot be used, in the citizen's language, at a
+    URL without the token (so the language menu works as on every page)."""
+    if problem not in INVITATION_PROBLEMS:
+        raise Http404("No such page.")
+    reason, status = INVITATION_PROBLEMS[problem]
+    return j.unavailable(request, reason, status=status)
 
 
 @never_cache

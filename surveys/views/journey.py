@@ -18,19 +18,34 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import get_script_prefix, reverse
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from surveys.db import fetch_one, one_or_none
-from surveys.definition.answers import answers_validate, clean_answers, visible_items
+from surveys.definition.answers import (
+    answers_validate,
+    clean_answers,
+    is_unanswered,
+    storable,
+    visible_items,
+)
 from surveys.definition.relevance import rule_holds
 from surveys.errors import InvalidResponse, InvitationUsed, SurveysError, WaveNotOpen
-from surveys.forms import Question, answers_from_post, current_language, questions_for, translate
+from surveys.forms import (
+    Question,
+    answers_from_post,
+    as_shown,
+    current_language,
+    questions_for,
+    translate,
+)
 from surveys.models import Audience, Draft, Response, Wave
 from surveys.ratelimit import over_limit
-from surveys.selectors import version_definition
+from surveys.selectors import version_definition, wave_get
 from surveys.services.drafts import draft_resume_code_issue, draft_save_page, draft_submit
+from surveys.services.responses import wave_accepts_responses
 
 # The resume code travels from "save" to the page that shows it once in a
 # short-lived signed cookie scoped to that page (not in a server-side session).
@@ -130,6 +145,13 @@ class Journey:
         if found is not None:
             found.wave = self.wave
         return found
+
+    def storage_key(self, draft: Draft) -> str:
+        """What names the draft where the browser keeps what was typed on a
+        page but not yet sent (coprod.js, sessionStorage): per draft, so a
+        respondent who starts afresh never sees the last one's, and opaque,
+        since the page's script has no need of the submission_id."""
+        return salted_hmac("coprod.draft-storage", str(draft.submission_id)).hexdigest()[:24]
 
     def remember(self, request: HttpRequest, response: HttpResponse, draft: Draft) -> HttpResponse:
         """Make ``draft`` this browser's answers in progress from ``response`` on."""
@@ -231,8 +253,9 @@ def too_many(request: HttpRequest, wait_seconds: float) -> HttpResponse:
     return response
 
 
-def wave_unavailable(request: HttpRequest, wave: Wave) -> HttpResponse:
-    return unavailable(request, "closed" if wave.status in ("closed", "archived") else "not_open")
+def wave_unavailable(request: HttpRequest, wave: Wave | None) -> HttpResponse:
+    """409: the wave has closed, or is not open yet (also when it is not known which)."""
+    return unavailable(request, "closed" if wave is not None and wave.has_closed else "not_open")
 
 
 def _no_draft(journey: Journey) -> HttpResponse:
@@ -250,6 +273,10 @@ def page(request: HttpRequest, journey: Journey, number: int) -> HttpResponse:
     definition = version_definition(journey.wave.version_id_for(journey.audience))
     if not 1 <= number <= len(definition["sections"]):
         raise Http404("No such page.")
+    if not wave_accepts_responses(journey.wave):
+        # Said at once, not after the respondent answered every page; the
+        # draft keeps what it holds (a page posted now is not saved).
+        return wave_unavailable(request, journey.wave)
     if request.method == "POST":
         return _page_post(request, journey, definition, number)
     draft = journey.draft(request)
@@ -259,14 +286,24 @@ def page(request: HttpRequest, journey: Journey, number: int) -> HttpResponse:
     pages = visible_pages(definition, answers)
     if number not in pages:
         return HttpResponseRedirect(_next_url(journey, pages, number))
-    return _render_page(request, journey, draft, definition, number, answers, {})
+    # The answers on this page already given and wrong are shown with their
+    # errors (the review page's links lead here); a question not answered
+    # yet is no error until the page is sent.
+    shown = {item["code"] for item in visible_items(definition, answers)}
+    answered = [
+        item["code"]
+        for item in definition["sections"][number - 1]["items"]
+        if item["code"] in shown and not is_unanswered(answers.get(item["code"]))
+    ]
+    errors = answers_validate(definition, answers, only=answered) if answered else {}
+    return _render_page(request, journey, draft, definition, number, answers, errors)
 
 
 def _page_post(
     request: HttpRequest, journey: Journey, definition: dict[str, Any], number: int
 ) -> HttpResponse:
     section = definition["sections"][number - 1]
-    posted = answers_from_post(section, request.POST)
+    posted = answers_from_post(section, request.POST, definition["choice_lists"])
     key = journey.draft_key(request)
     # Saved before anything else is read: one statement for most pages.
     language = _language(definition)
@@ -294,6 +331,14 @@ def _page_post(
         draft, candidate = cleared, dict(cleared.answers)
     pages = visible_pages(definition, candidate)
     action = request.POST.get("action", "next")
+    refused = {code: value for code, value in posted.items() if not storable(value)}
+    if refused:
+        # Not saved (a NUL character): shown back beside its question with
+        # the validator's error, whichever button was pressed.
+        typed = {**candidate, **refused}
+        errors = answers_validate(definition, typed, only=[c for c in page_codes if c in shown])
+        shown_back = {**candidate, **{code: as_shown(value) for code, value in refused.items()}}
+        return _render_page(request, journey, draft, definition, number, shown_back, errors)
 
     if action == "back":
         earlier = [p for p in pages if p < number]
@@ -366,6 +411,7 @@ def _render_page(
         "total": len(pages),
         "number": number,
         "action_url": journey.url("page", number=number),
+        "storage_key": journey.storage_key(draft),
     }
     return render(request, "surveys/page.html", context)
 
@@ -373,6 +419,8 @@ def _render_page(
 @never_cache
 @require_http_methods(["GET", "POST"])
 def review(request: HttpRequest, journey: Journey) -> HttpResponse:
+    if not wave_accepts_responses(journey.wave):
+        return wave_unavailable(request, journey.wave)
     draft = journey.draft(request)
     if draft is None or draft.submitted:
         return _elsewhere(journey, draft)
@@ -387,7 +435,8 @@ def review(request: HttpRequest, journey: Journey) -> HttpResponse:
         except InvalidResponse as exc:
             return _render_review(request, journey, draft, definition, exc.errors)
         except WaveNotOpen:
-            return wave_unavailable(request, draft.wave)
+            # Refused by the wave as stored now, which this process's copy may not show yet.
+            return wave_unavailable(request, wave_get(journey.wave.code) or journey.wave)
         except InvitationUsed:
             return unavailable(request, "invitation_used")
         except SurveysError:

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.utils import translation
+from django.utils import timezone, translation
 
-from surveys.models import Response, Wave
+from surveys.models import Invitation, Response, Wave
+from surveys.services.invitations import invitations_issue
 from surveys.synthetic import answers_generate
 from surveys.views.journey import visible_pages
 from tests.conftest import PASSWORD
@@ -158,6 +159,79 @@ def test_a_citizen_switches_language_mid_way(live_server, wave: Wave, page) -> N
     assert page.locator("html").get_attribute("lang") == "da"
     assert wave.citizen_version.definition["sections"][0]["title"]["da"] in page.content()
     assert page.url.endswith("/p/1/")
+
+
+def test_a_citizen_switches_language_on_a_used_invitations_page(
+    live_server, wave: Wave, locality_b, page
+) -> None:
+    """The invitation link answers with Referrer-Policy: no-referrer; a form on
+    a page at that URL would post with Origin: null and fail the CSRF check."""
+    [issued] = invitations_issue(wave=wave, audience="citizen", locality=locality_b)
+    Invitation.objects.filter(pk=issued.invitation.pk).update(used_at=timezone.now())
+
+    page.goto(f"{live_server.url}/i/{issued.token}/")
+    assert page.get_by_role("heading", name="Invitation already used").is_visible()
+    assert issued.token not in page.url
+    page.select_option("#language-select", "cs")
+    page.get_by_role("button", name="Change language").click()
+
+    assert page.locator("html").get_attribute("lang") == "cs"
+    heading = label("Invitation already used", "cs")
+    assert heading != "Invitation already used"
+    assert page.get_by_role("heading", name=heading).is_visible()
+
+
+def stored_keys(page: Any) -> list[str]:
+    return page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('coprod:'))")
+
+
+def test_a_respondent_who_starts_afresh_never_gets_the_last_ones_typed_answers(
+    live_server, wave: Wave, page
+) -> None:
+    # Given someone who typed an answer on page 1 without sending it
+    page.goto(f"{live_server.url}/w/{wave.code}/")
+    page.get_by_label("Alpha").check()
+    page.get_by_role("button", name="Start").click()
+    page.check("#q-safety_secure_home input[value='never']")
+    assert stored_keys(page)
+
+    # When the next person on this computer starts afresh, in the same tab
+    page.goto(f"{live_server.url}/w/{wave.code}/")
+    page.get_by_role("button", name="Start afresh").click()
+    assert stored_keys(page) == []
+    page.get_by_label("Alpha").check()
+    page.get_by_role("button", name="Start").click()
+    page.reload()
+
+    # Then their page holds nothing of the previous person's
+    assert page.url.endswith("/p/1/")
+    assert page.locator("#q-safety_secure_home input:checked").count() == 0
+
+
+def test_typed_answers_are_restored_on_a_reload_only_never_over_the_servers_on_a_visit(
+    live_server, wave: Wave, page
+) -> None:
+    definition = wave.citizen_version.definition
+    answers = answers_generate(definition, random.Random(14), optional_skip=0)
+    answers["safety_secure_home"] = "often"
+    page.goto(f"{live_server.url}/w/{wave.code}/")
+    page.get_by_label("Alpha").check()
+    page.get_by_role("button", name="Start").click()
+    fill(page, definition["sections"][0], answers)
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Back").click()
+    first = page.url
+    assert first.endswith("/p/1/")
+
+    # Typed, not sent, then the page is visited again (a link, a bookmark, a resume code's redirect):
+    page.check("#q-safety_secure_home input[value='never']")
+    page.goto(first)
+    assert page.locator("#q-safety_secure_home input[value='often']").is_checked()  # the server's answer
+
+    # Typed, not sent, then reloaded: what was typed comes back.
+    page.check("#q-safety_secure_home input[value='never']")
+    page.reload()
+    assert page.locator("#q-safety_secure_home input[value='never']").is_checked()
 
 
 def test_keyboard_only_completion(live_server, wave: Wave, page) -> None:

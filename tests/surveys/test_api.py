@@ -6,12 +6,14 @@ import json
 import random
 import threading
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client, override_settings
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.settings import api_settings
 
@@ -81,6 +83,26 @@ def test_survey_managers_see_every_status(manager, wave: Wave, study) -> None:
     assert bad.status_code == 400
     assert bad.json()["code"] == "invalid_response"
     assert "status" in bad.json()["errors"]
+
+
+@pytest.mark.parametrize("when", ["past_closing", "before_opening"])
+def test_a_wave_outside_its_opening_times_is_not_listed_as_open(
+    api: Client, wave: Wave, manager, when: str
+) -> None:
+    now = timezone.now()
+    if when == "past_closing":
+        wave.opens_at, wave.closes_at = now - timedelta(days=2), now - timedelta(minutes=1)
+    else:
+        wave.opens_at, wave.closes_at = now + timedelta(days=1), None
+    wave.save(update_fields=["opens_at", "closes_at"])  # still status "open"
+
+    assert api.get("/api/v1/waves/").json() == []
+    assert api.get(f"/api/v1/waves/{wave.code}/").status_code == 404
+    assert api.get(f"/api/v1/waves/{wave.code}/questionnaire/citizen/").status_code == 404
+    # Survey managers see every wave, whatever its times.
+    client = Client(headers={"authorization": token_for(manager)})
+    assert [w["code"] for w in client.get("/api/v1/waves/?status=open").json()] == [wave.code]
+    assert client.get(f"/api/v1/waves/{wave.code}/").status_code == 200
 
 
 def test_the_questionnaire_document(api: Client, wave: Wave) -> None:

@@ -63,3 +63,17 @@ def test_the_pages_fixed_statement_reads_the_draft_as_the_orm_does(wave: Wave) -
         assert getattr(read, field.attname) == getattr(by_orm, field.attname), field.name
     assert read.answers == {"a": "é", "n": 2.5, "m": ["x", "y"]}
     assert fetch_one(Draft, id=draft.pk, wave_id=wave.pk + 1) is None
+
+
+def test_a_value_the_database_cannot_hold_is_never_saved(postgres, wave: Wave) -> None:
+    """A NUL character (PostgreSQL refuses it in jsonb), or a lone surrogate:
+    the item keeps what it had, and the rest of the page is saved."""
+    draft = draft_start(wave=wave, audience=Audience.CITIZEN, locality_code="alpha", language="en")
+    draft_save(draft=draft, answers={"a": "kept", "b": "kept"}, language="en")
+
+    saved = draft_save(
+        draft=draft, answers={"a": "x\x00y", "b": ["\ud800"], "c": "new", "d": None}, language="en"
+    )
+
+    assert Draft.objects.get(pk=draft.pk).answers == {"a": "kept", "b": "kept", "c": "new"}
+    assert saved.answers == {"a": "kept", "b": "kept", "c": "new"}

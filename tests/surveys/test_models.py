@@ -166,3 +166,32 @@ def test_loading_the_study_twice_keeps_one_version_each() -> None:
     study_load(definition=builtin_definition())
     study_load(definition=builtin_definition())
     assert QuestionnaireVersion.objects.count() == 2
+
+
+HOUR = timedelta(hours=1)
+
+
+@pytest.mark.parametrize("status", ["draft", "open", "closed", "archived"])
+@pytest.mark.parametrize(
+    ("opens", "closes"),
+    [(None, None), (-2, None), (1, None), (None, -1), (None, 1), (-2, -1), (-1, 1), (1, 2)],
+)
+def test_the_queryset_of_waves_accepting_responses_keeps_the_rule_for_one_wave(
+    wave: Wave, status: str, opens: int | None, closes: int | None
+) -> None:
+    """Wave.objects.accepting_responses() (lists, the API) and
+    wave_accepts_responses (every submission) never disagree."""
+    from surveys.services.responses import wave_accepts_responses
+
+    now = timezone.now()
+    Wave.objects.filter(pk=wave.pk).update(
+        status=status,
+        opens_at=None if opens is None else now + opens * HOUR,
+        closes_at=None if closes is None else now + closes * HOUR,
+    )
+    stored = Wave.objects.get(pk=wave.pk)
+
+    listed = Wave.objects.accepting_responses().filter(pk=wave.pk).exists()
+    assert listed == wave_accepts_responses(stored)
+    assert listed == (status == "open" and opens in (None, -2, -1) and closes in (None, 1))
+    assert stored.has_closed == (status in ("closed", "archived") or closes == -1)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import random
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.test import Client
+from django.utils import timezone
 
 from surveys.models import Draft, Response, Wave
 from surveys.services.invitations import invitations_issue
@@ -297,10 +299,47 @@ def test_an_invitation_link_is_exchanged_for_a_session(citizen: Client, wave: Wa
     assert stored.invitation == issued.invitation
     assert stored.locality == locality_b
 
-    used = Client().get(f"/i/{issued.token}/")
+    used = Client().get(f"/i/{issued.token}/", follow=True)
     assert used.status_code == 410
     assert "already been used" in used.content.decode()
-    assert Client().get("/i/not-a-token/").status_code == 404
+    assert Client().get("/i/not-a-token/", follow=True).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("problem", "status", "says"),
+    [
+        ("used", 410, "Cette invitation a déjà été utilisée"),
+        ("invalid", 404, "Veuillez vérifier que vous"),
+        ("closed", 409, "Cette enquête est terminée"),
+    ],
+)
+def test_an_invitation_that_cannot_be_used_leads_to_a_page_without_the_token(
+    citizen: Client, wave: Wave, locality_b, problem: str, status: int, says: str
+) -> None:
+    """A page with a form (the language menu) is never served at the token's
+    URL: under its Referrer-Policy: no-referrer the browser posts that form
+    with Origin: null, which the CSRF check refuses."""
+    [issued] = invitations_issue(wave=wave, audience="citizen", locality=locality_b)
+    token = issued.token
+    if problem == "used":
+        issued.invitation.used_at = timezone.now()
+        issued.invitation.save(update_fields=["used_at"])
+    elif problem == "invalid":
+        token = "not-a-token"
+    else:
+        wave_close(wave=wave)
+
+    entry = citizen.get(f"/i/{token}/", HTTP_ACCEPT_LANGUAGE="fr")
+
+    assert entry.status_code == 302
+    assert entry["Referrer-Policy"] == "no-referrer"
+    assert entry["Location"] == f"/invitation/{problem}/"
+    shown = citizen.get(entry["Location"], HTTP_ACCEPT_LANGUAGE="fr")
+    assert shown.status_code == status
+    assert shown["Referrer-Policy"] == "same-origin"
+    assert says in shown.content.decode()
+    assert 'action="/i18n/setlang/"' in shown.content.decode()
+    assert citizen.get("/invitation/other/").status_code == 404
 
 
 def test_a_closed_wave_says_so_in_the_citizens_language(citizen: Client, wave: Wave) -> None:
@@ -308,6 +347,98 @@ def test_a_closed_wave_says_so_in_the_citizens_language(citizen: Client, wave: W
     response = citizen.get(f"/w/{wave.code}/", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 409
     assert "This survey has closed" in response.content.decode()
+
+
+def reschedule(wave: Wave, *, opens: timedelta | None, closes: timedelta | None) -> None:
+    """Move the wave's opening and closing times (from now), as the admin would."""
+    now = timezone.now()
+    wave.opens_at = None if opens is None else now + opens
+    wave.closes_at = None if closes is None else now + closes
+    wave.save(update_fields=["opens_at", "closes_at"])
+
+
+PAST_CLOSING = {"opens": -timedelta(days=2), "closes": -timedelta(minutes=1)}
+BEFORE_OPENING = {"opens": timedelta(days=1), "closes": None}
+
+
+@pytest.mark.parametrize(
+    ("times", "says"),
+    [(PAST_CLOSING, "This survey has closed"), (BEFORE_OPENING, "This survey is not open")],
+)
+def test_once_a_wave_stops_accepting_responses_every_page_says_so_and_the_draft_is_kept(
+    citizen: Client, wave: Wave, times: dict[str, timedelta | None], says: str
+) -> None:
+    # Given a citizen half-way through, with answers saved on page 1
+    answers = citizen_answers(wave)
+    start(citizen, wave)
+    section = wave.citizen_version.definition["sections"][0]
+    citizen.post(f"/w/{wave.code}/p/1/", {**form_data(section, answers), "action": "next"})
+    saved = Draft.objects.get().answers
+    assert saved
+
+    # When the wave's closing time passes (or its opening time moves into the future), still "open"
+    reschedule(wave, **times)
+
+    # Then every page of the journey says so at once, not only the final submit
+    w = f"/w/{wave.code}"
+    for response in (
+        citizen.get("/", HTTP_ACCEPT_LANGUAGE="en"),
+        citizen.get(f"{w}/"),
+        citizen.get(f"{w}/p/1/"),
+        citizen.post(f"{w}/p/2/", {"environment_recycle": "often", "action": "next"}),
+        citizen.post(f"{w}/p/1/", {"safety_secure_home": "never", "action": "back"}),
+        citizen.get(f"{w}/review/"),
+        citizen.post(f"{w}/review/"),
+    ):
+        if response.wsgi_request.path == "/":
+            assert f'href="{w}/"' not in response.content.decode()  # not listed as open
+            continue
+        assert response.status_code == 409, response.wsgi_request.path
+        assert says in response.content.decode()
+    # and the answers the draft held are kept, unchanged
+    assert Draft.objects.get().answers == saved
+    assert not Response.objects.exists()
+
+
+def test_the_receipt_stays_reachable_after_the_wave_closes(citizen: Client, wave: Wave) -> None:
+    start(citizen, wave)
+    answer_all(citizen, wave, citizen_answers(wave), f"/w/{wave.code}/")
+    citizen.post(f"/w/{wave.code}/review/")
+    receipt = Response.objects.get().receipt
+
+    reschedule(wave, **PAST_CLOSING)
+
+    done = citizen.get(f"/w/{wave.code}/done/")
+    assert done.status_code == 200 and receipt in done.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("times", "says"),
+    [(PAST_CLOSING, "This survey has closed"), (BEFORE_OPENING, "This survey is not open")],
+)
+def test_an_invitation_to_a_wave_past_its_closing_time_says_closed(
+    citizen: Client, wave: Wave, locality_b, times: dict[str, timedelta | None], says: str
+) -> None:
+    [issued] = invitations_issue(wave=wave, audience="citizen", locality=locality_b)
+    reschedule(wave, **times)
+
+    response = citizen.get(f"/i/{issued.token}/", follow=True)
+
+    assert response.status_code == 409
+    assert says in response.content.decode()
+    assert not Draft.objects.exists()
+
+
+def test_officials_see_only_the_waves_accepting_responses_now(wave: Wave, official_a) -> None:
+    client = Client()
+    client.force_login(official_a)
+    assert f"/official/{wave.code}/alpha/start/" in client.get("/official/").content.decode()
+
+    reschedule(wave, **PAST_CLOSING)
+
+    assert f"/official/{wave.code}/alpha/start/" not in client.get("/official/").content.decode()
+    refused = client.post(f"/official/{wave.code}/alpha/start/")
+    assert refused.status_code == 409 and "This survey has closed" in refused.content.decode()
 
 
 def test_the_questionnaire_speaks_the_browsers_language(citizen: Client, wave: Wave) -> None:
@@ -620,3 +751,106 @@ def test_the_site_header_is_the_markup_of_the_template_it_replaces(
     assert "<script>alert" not in new_html
     assert 'value="/w/x/p/1/?q=%22%3E%3Cscript%3Ealert(1)%3C/script%3E"' in new_html
     assert ("/official/" in new_html) is signed_in
+
+
+# --- what a page can store -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("number", "page", "field", "typed"),
+    [
+        (5, {"willing_more": "no"}, "comments", "a\x00b"),
+        (6, {"age_band": "18_29", "gender": "other", "area_type": "rural"}, "household_size", "3\x00"),
+    ],
+)
+def test_a_nul_character_is_an_error_beside_its_question_and_is_never_saved(
+    postgres, citizen: Client, wave: Wave, number: int, page: dict[str, str], field: str, typed: str
+) -> None:
+    """PostgreSQL refuses NUL in jsonb: such a value is refused like any
+    invalid answer, and the rest of the page is saved."""
+    start(citizen, wave)
+    url = f"/w/{wave.code}/p/{number}/"
+    earlier = "fine" if field == "comments" else "2"
+    citizen.post(url, {**page, field: earlier, "action": "next"})
+
+    response = citizen.post(url, {**page, field: typed, "action": "next"})
+
+    assert response.status_code == 200
+    shown = response.content.decode()
+    assert f'href="#q-{field}"' in shown  # in the summary
+    assert re.search(rf'id="err-{field}">.*Contains a character that is not allowed', shown)
+    assert typed.replace("\x00", "\ufffd") in shown and "\x00" not in shown  # what was typed, shown back
+    stored = Draft.objects.get().answers
+    assert stored[field] == (earlier if field == "comments" else 2)  # the earlier answer kept
+    assert all(stored[code] == value for code, value in page.items())
+    # Whichever button: the value is never saved, and the page says why.
+    for action in ("back", "save"):
+        again = citizen.post(url, {**page, field: typed, "action": action})
+        assert again.status_code == 200 and f'id="err-{field}"' in again.content.decode()
+
+
+def test_a_page_stores_only_choice_codes_and_text_up_to_its_limit(citizen: Client, wave: Wave) -> None:
+    start(citizen, wave)
+    huge = "x" * 200_000  # the body stays under DATA_UPLOAD_MAX_MEMORY_SIZE: the page bounds it
+    page_5 = f"/w/{wave.code}/p/5/"
+
+    ticked = citizen.post(
+        page_5,
+        {"willing_more": "yes", "willing_areas": ["health", huge, "health", "safety"], "comments": huge},
+    )
+    stored = Draft.objects.get().answers
+    assert stored["willing_areas"] == ["health", "safety"]  # choice codes, each once
+    assert stored["comments"] == "x" * 1001  # its max_length is 1000: one more, for the error
+    assert re.search(r'id="err-comments">.*At most 1000 characters', ticked.content.decode())
+
+    chosen = citizen.post(page_5, {"willing_more": huge, "willing_areas": "health", "comments": "ok"})
+    assert "willing_more" not in Draft.objects.get().answers  # not a choice: dropped, so unanswered
+    assert re.search(r'id="err-willing_more">.*requires an answer', chosen.content.decode())
+
+    typed = citizen.post(f"/w/{wave.code}/p/6/", {"household_size": "9" * 100_000})
+    assert Draft.objects.get().answers["household_size"] == "9" * 50  # not a number: kept short
+    assert re.search(r'id="err-household_size">.*Expected a number', typed.content.decode())
+    assert len(str(Draft.objects.get().answers)) < 1200
+
+
+def test_a_form_body_over_the_upload_limit_is_refused_before_anything_is_saved(
+    citizen: Client, wave: Wave
+) -> None:
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE <= 1024 * 1024
+    start(citizen, wave)
+    response = citizen.post(f"/w/{wave.code}/p/5/", {"comments": "x" * (2 * 1024 * 1024), "action": "next"})
+    assert response.status_code == 400
+    assert Draft.objects.get().answers == {}
+
+
+def test_a_page_shows_the_errors_of_its_answers_when_the_review_page_links_to_it(
+    citizen: Client, wave: Wave
+) -> None:
+    # Given answers saved with "back" (not checked): a number out of range, a text too long
+    start(citizen, wave)
+    answers = citizen_answers(wave)
+    answer_all(citizen, wave, answers, f"/w/{wave.code}/")
+    citizen.post(f"/w/{wave.code}/p/6/", {"household_size": "25", "action": "back"})
+    citizen.post(f"/w/{wave.code}/p/5/", {"willing_more": "no", "comments": "x" * 1200, "action": "back"})
+
+    # When the review page's summary links to the pages
+    review = citizen.get(f"/w/{wave.code}/review/").content.decode()
+    assert f'href="/w/{wave.code}/p/6/#q-household_size"' in review
+    page_6 = citizen.get(f"/w/{wave.code}/p/6/").content.decode()
+    page_5 = citizen.get(f"/w/{wave.code}/p/5/").content.decode()
+
+    # Then each shows its error beside the field and in its summary
+    assert re.search(r'id="err-household_size">.*Must be at most 20', page_6)
+    assert 'href="#q-household_size"' in page_6
+    assert re.search(r'id="err-comments">.*At most 1000 characters', page_5)
+    assert page_5.count('class="error-message"') == 1
+
+
+def test_a_first_visit_to_a_page_shows_no_required_errors(citizen: Client, wave: Wave) -> None:
+    start(citizen, wave)
+    citizen.post(f"/w/{wave.code}/p/1/", {"safety_secure_home": "often", "action": "back"})
+
+    page = citizen.get(f"/w/{wave.code}/p/1/").content.decode()
+
+    assert 'id="error-summary"' not in page
+    assert 'class="error-message"' not in page

@@ -2,9 +2,14 @@
    Everything works without this file; it only
    - moves focus to the error summary so screen readers announce it,
    - shows and hides questions as relevance rules change on the same page,
-   - keeps what was typed on a page across an accidental reload (sessionStorage). */
+   - keeps what was typed on a page across an accidental reload (sessionStorage):
+     stored under the draft's opaque key and the page, restored only when the
+     page is reloaded or reached with back/forward (any other visit shows what
+     the server holds), and forgotten when a respondent starts afresh. */
 (function () {
   "use strict";
+
+  var PREFIX = "coprod:";
 
   function answers(form) {
     var values = {};
@@ -55,6 +60,24 @@
     });
   }
 
+  /* Reloaded, or reached with back/forward: what was typed may be newer than
+     what the server holds. Any other visit shows the server's answers. */
+  function revisited() {
+    var perf = window.performance;
+    var entries = perf && perf.getEntriesByType ? perf.getEntriesByType("navigation") : [];
+    if (entries.length) return entries[0].type === "reload" || entries[0].type === "back_forward";
+    return !!(perf && perf.navigation) && (perf.navigation.type === 1 || perf.navigation.type === 2);
+  }
+
+  /* Everything typed on this computer's pages in this tab (a shared computer). */
+  function forgetAll() {
+    try {
+      var keys = [];
+      for (var i = 0; i < window.sessionStorage.length; i++) keys.push(window.sessionStorage.key(i));
+      keys.forEach(function (k) { if (k && k.indexOf(PREFIX) === 0) window.sessionStorage.removeItem(k); });
+    } catch (e) { /* storage off */ }
+  }
+
   function restore(form, key) {
     var saved;
     try { saved = JSON.parse(window.sessionStorage.getItem(key) || "null"); } catch (e) { return; }
@@ -89,9 +112,13 @@
     var summary = document.getElementById("error-summary");
     if (summary) summary.focus();
 
+    document.querySelectorAll("form[data-forget-answers]").forEach(function (form) {
+      form.addEventListener("submit", forgetAll);
+    });
+
     document.querySelectorAll("form.questionnaire").forEach(function (form) {
-      var key = "coprod:" + form.getAttribute("data-draft-key");
-      if (!summary) restore(form, key);
+      var key = PREFIX + form.getAttribute("data-draft-key");
+      if (!summary && revisited()) restore(form, key);
       applyRelevance(form);
       form.addEventListener("change", function () { applyRelevance(form); store(form, key); });
       form.addEventListener("input", function () { store(form, key); });
