@@ -218,6 +218,17 @@ def _fresh_cache() -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """A request leaves its language active in the thread (Django switches it
+    per request, never back): tests that read messages outside a request must
+    not depend on which request ran before them."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 @pytest.fixture
 def api() -> Client:
     """An anonymous API client speaking JSON."""
