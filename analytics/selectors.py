@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -25,7 +26,7 @@ M = TypeVar("M", bound=Model)
 
 
 def _wave_rows(
-    rows: QuerySet[M], locality_ids: set[int] | None, locality_code: str | None, **exact: str | None
+    rows: QuerySet[M], locality_ids: AbstractSet[int] | None, locality_code: str | None, **exact: str | None
 ) -> QuerySet[M]:
     """Stored rows of a wave narrowed to some localities and to the given, non-empty fields."""
     rows = rows.select_related("wave", "locality")
@@ -39,7 +40,7 @@ def _wave_rows(
 def indices_for_wave(
     wave_id: int,
     *,
-    locality_ids: set[int] | None = None,
+    locality_ids: AbstractSet[int] | None = None,
     locality_code: str | None = None,
     audience: str | None = None,
     level: str | None = None,
@@ -186,7 +187,7 @@ def official_comparison(wave: Wave, locality: Locality, user: AbstractBaseUser) 
 def gaps_for_wave(
     wave_id: int,
     *,
-    locality_ids: set[int] | None = None,
+    locality_ids: AbstractSet[int] | None = None,
     locality_code: str | None = None,
     level: str | None = None,
     key: str | None = None,
