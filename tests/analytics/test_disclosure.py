@@ -168,7 +168,7 @@ def test_the_locality_page_shows_an_official_the_citizens_only(computed: Wave, o
     assert 'stroke="#b35900"' not in page  # no officials' circle or interval in the chart
     assert "<svg" in page and "of residents say they do it" in page
     assert "Officials' estimates are not shown to officials" in page
-    table = page.split("<h2>Activities</h2>")[1]
+    table = page.split('id="activities-title">Activities</h2>')[1]
     assert '<th scope="col">Officials</th>' not in table and '<th scope="col">Gap</th>' not in table
 
 
@@ -177,7 +177,7 @@ def test_the_gap_table_and_the_overview_show_an_official_no_officials_figure(
 ) -> None:
     client = browser(official_a)
     for query in ("", "?level=overall", "?level=service_area&sort=-gap", "?sort=q"):
-        table = client.get(f"/dashboard/{computed.code}/gaps/{query}").content.decode().split("<h1>")[1]
+        table = client.get(f"/dashboard/{computed.code}/gaps/{query}").content.decode().split("<h1")[1]
         assert not {7, 8, 9} & shares(table), query
         assert '<th scope="col">Officials</th>' not in table and "significant" not in table
         assert "sort=q" not in table and "sort=-gap" not in table  # no ordering by a withheld figure
@@ -207,10 +207,10 @@ def test_before_answering_an_official_sees_no_figure_on_any_page(computed: Wave,
     locality = client.get(f"/dashboard/{computed.code}/alpha/").content.decode()
     assert "Answer the questionnaire for this locality first" in locality
     assert f'action="/official/{computed.code}/alpha/start/"' in locality
-    assert not shares(locality.split("<h1>")[1]) and "<svg" not in locality and "<table" not in locality
+    assert not shares(locality.split("<h1")[1]) and "<svg" not in locality and "<table" not in locality
 
     table = client.get(f"/dashboard/{computed.code}/gaps/").content.decode()
-    assert not shares(table.split("<h1>")[1])
+    assert not shares(table.split("<h1")[1])
     assert "Answer the questionnaire for these localities first: Alpha" in table
 
     Wave.objects.filter(pk=computed.pk).update(results_public=True)
