@@ -20,12 +20,16 @@ from django.utils.translation import gettext_lazy
 
 from analytics.disclosure import EVERYTHING, Disclosure, disclosure_for_user, gap_rows_disclosed
 from analytics.models import GapRow, IndexRow, Level
+from analytics.reasons import notes_text
 from analytics.selectors import freshness, gaps_for_wave
+from analytics.weighting import AGE_ITEM, GENDER_ITEM
 from surveys.forms import translate
 from surveys.models import WaveStatus
 from surveys.selectors import (
     LocalityScope,
     activity_names,
+    item_choice_labels,
+    service_area_names,
     wave_get,
     wave_scope,
 )
@@ -53,6 +57,47 @@ def _wave_for(request: HttpRequest, code: str) -> tuple[Any, Disclosure]:
 def _waiting(scope: list[LocalityScope], disclosure: Disclosure) -> list[str]:
     """The names of the localities whose figures wait for the official's own answer."""
     return [s.name for s in scope if s.locality_id in disclosure.unanswered]
+
+
+class _Words:
+    """A wave's activities, service areas and suppression notes in the reader's language."""
+
+    def __init__(self, wave: Any) -> None:
+        self.wave = wave
+        self.languages = wave.study.languages
+        self.activities = activity_names(wave.study_id)
+        self.areas = service_area_names(wave.study_id)
+        self._choices: dict[str, dict[str, str]] | None = None
+
+    def activity(self, code: str) -> str:
+        return translate(self.activities.get(code), self.languages) or code
+
+    def area(self, code: str) -> str:
+        return translate(self.areas.get(code), self.languages) or code
+
+    def key(self, row: GapRow) -> str:
+        """What a gap row is about: an activity, a service area, or everything."""
+        if row.level == Level.ACTIVITY:
+            return self.activity(row.key)
+        if row.level == Level.SERVICE_AREA:
+            return self.area(row.key)
+        return str(Level(row.level).label)
+
+    def reason(self, row: GapRow) -> str:
+        """Why the row is suppressed (rows stored before the notes: their English words)."""
+        if not row.suppression_notes:
+            return row.suppression_reason
+        if self._choices is None:
+            self._choices = {
+                item: {
+                    code: translate(label, self.languages) or code
+                    for code, label in item_choice_labels(self.wave.citizen_version_id, item).items()
+                }
+                for item in (AGE_ITEM, GENDER_ITEM)
+            }
+        return notes_text(
+            row.suppression_notes, age_bands=self._choices[AGE_ITEM], genders=self._choices[GENDER_ITEM]
+        )
 
 
 def _pct(value: float | None) -> str:
@@ -116,7 +161,7 @@ def wave_overview(request: HttpRequest, wave: str) -> HttpResponse:
         else []
     )
     top.sort(key=lambda r: abs(r.gap or 0), reverse=True)
-    names = activity_names(found.study_id)
+    words = _Words(found)
     return render(
         request,
         "analytics/wave_overview.html",
@@ -125,8 +170,8 @@ def wave_overview(request: HttpRequest, wave: str) -> HttpResponse:
             "localities": localities,
             "officials_shown": officials,
             "waiting": _waiting(scope, disclosure),
-            "heatmap": _heatmap(found.pk, own, scope) if officials else None,
-            "top": [(row, translate(names.get(row.key), found.study.languages)) for row in top[:10]],
+            "heatmap": _heatmap(found.pk, own, scope, words) if officials else None,
+            "top": [(row, words.activity(row.key)) for row in top[:10]],
         },
     )
 
@@ -148,7 +193,7 @@ def gap_table(request: HttpRequest, wave: str) -> HttpResponse:
         rows = rows.filter(service_area=area)
     order = SORTABLE.get(sort.lstrip("-"), "gap")
     rows = rows.order_by(("-" if sort.startswith("-") else "") + order, "locality__code", "key")
-    names = activity_names(found.study_id)
+    words = _Words(found)
     page = Paginator(rows, TABLE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -157,8 +202,7 @@ def gap_table(request: HttpRequest, wave: str) -> HttpResponse:
             "wave": found,
             "page": page,
             "rows": [
-                (row, translate(names.get(row.key), found.study.languages) or row.key)
-                for row in gap_rows_disclosed(page, disclosure)
+                (row, words.key(row), words.reason(row)) for row in gap_rows_disclosed(page, disclosure)
             ],
             "officials_shown": disclosure.officials,
             "waiting": _waiting(wave_scope(found.pk), disclosure),
@@ -171,13 +215,14 @@ def gap_table(request: HttpRequest, wave: str) -> HttpResponse:
                 {"level": str(level), "service_area": area, "weighted": "1" if weighted else "0"}
             ),
             "areas": sorted(
-                {
-                    r
-                    for r in GapRow.objects.filter(wave=found, weighted=False).values_list(
-                        "service_area", flat=True
-                    )
-                    if r
-                }
+                (
+                    (code, words.area(code))
+                    for code in GapRow.objects.filter(wave=found, weighted=False)
+                    .exclude(service_area="")
+                    .values_list("service_area", flat=True)
+                    .distinct()
+                ),
+                key=lambda area: area[1],
             ),
             "significant": SIGNIFICANT_Q,
         },
@@ -204,7 +249,7 @@ def locality_report(request: HttpRequest, wave: str, locality: str) -> HttpRespo
             },
         )
     officials = disclosure.officials
-    names = activity_names(found.study_id)
+    words = _Words(found)
     rows = gap_rows_disclosed(
         gaps_for_wave(found.pk, locality_ids={place.locality_id}).order_by("level", "service_area", "key"),
         disclosure,
@@ -213,7 +258,7 @@ def locality_report(request: HttpRequest, wave: str, locality: str) -> HttpRespo
     shown = [r for r in activities if not r.suppressed]
     bars = [
         Dumbbell(
-            name=translate(names.get(r.key), found.study.languages) or r.key,
+            name=words.activity(r.key),
             citizens=_x(r.citizens_estimate or 0) or PLOT_LEFT,
             citizens_low=_x(r.citizens_ci_low),
             citizens_high=_x(r.citizens_ci_high),
@@ -249,21 +294,19 @@ def locality_report(request: HttpRequest, wave: str, locality: str) -> HttpRespo
             "chart_height": 50 + 28 * len(bars),
             "ticks": [(_x(t / 100), t) for t in (0, 25, 50, 75, 100)],
             "sentences": sentences,
-            "activities": [
-                (r, translate(names.get(r.key), found.study.languages) or r.key) for r in activities
-            ],
+            "activities": [(r, words.activity(r.key), words.reason(r)) for r in activities],
             "areas": [r for r in rows if r.level != Level.ACTIVITY],
             "officials_shown": officials,
             # The trend is the overall gap, wave by wave: nothing of it without the officials.
             "trend": _trend(place.locality_id, own) if officials else [],
             "suppressed": [r for r in activities if r.suppressed],
-            "weighted": _weighted_rows(found, place.locality_id, names, disclosure),
+            "weighted": _weighted_rows(found, place.locality_id, words, disclosure),
         },
     )
 
 
 def _weighted_rows(
-    wave: Any, locality_id: int, names: dict[str, Any], disclosure: Disclosure
+    wave: Any, locality_id: int, words: _Words, disclosure: Disclosure
 ) -> dict[str, Any] | None:
     """The weighted variant for the locality page (None when the locality has
     no population figures): overall and service areas first, then activities."""
@@ -279,15 +322,7 @@ def _weighted_rows(
     rows.sort(key=lambda r: order[r.level])
     methods = {r.weighting_method for r in rows if r.weighting_method}
     return {
-        "rows": [
-            (
-                r,
-                translate(names.get(r.key), wave.study.languages) or r.key
-                if r.level == Level.ACTIVITY
-                else r.key,
-            )
-            for r in rows
-        ],
+        "rows": [(r, words.key(r), words.reason(r)) for r in rows],
         "method": WEIGHTING_METHODS.get(methods.pop(), "") if len(methods) == 1 else "",
     }
 
@@ -301,6 +336,7 @@ def public_results(request: HttpRequest, wave: str) -> HttpResponse:
     if found is None or not found.results_public:
         raise Http404("These results are not published.")
     disclosure = disclosure_for_user(request.user, found.pk) or EVERYTHING
+    words = _Words(found)
     rows = gap_rows_disclosed(
         gaps_for_wave(found.pk)
         .filter(level__in=[Level.OVERALL, Level.SERVICE_AREA])
@@ -312,7 +348,7 @@ def public_results(request: HttpRequest, wave: str) -> HttpResponse:
         "analytics/public_results.html",
         {
             "wave": found,
-            "rows": [(row, row.locality_id in disclosure.unanswered) for row in rows],
+            "rows": [(row, words.key(row), row.locality_id in disclosure.unanswered) for row in rows],
             "officials_shown": disclosure.officials,
         },
     )
@@ -328,13 +364,13 @@ def _shade(gap: float | None) -> str:
     return f"rgb({light},{light + 5},255)" if gap >= 0 else f"rgb(255,{light},{light - 40})"
 
 
-def _heatmap(wave_id: int, own: AbstractSet[int] | None, scope: list[Any]) -> dict[str, Any]:
+def _heatmap(wave_id: int, own: AbstractSet[int] | None, scope: list[Any], words: _Words) -> dict[str, Any]:
     """Service-area gaps: one row per locality, one column per service area."""
     rows = gaps_for_wave(wave_id, locality_ids=own, level=Level.SERVICE_AREA)
-    areas = sorted({r.key for r in rows})
+    areas = sorted({r.key for r in rows}, key=words.area)
     cells = {(r.locality_id, r.key): r for r in rows}
     return {
-        "areas": areas,
+        "areas": [words.area(area) for area in areas],
         "rows": [
             (
                 s,

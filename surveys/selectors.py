@@ -22,6 +22,7 @@ from surveys.models import (
     OfficialProfile,
     QuestionnaireVersion,
     Response,
+    ServiceArea,
     Study,
     Wave,
     WaveLocality,
@@ -432,6 +433,22 @@ def earliest_submission_after(wave_id: int, locality_id: int, response_id: int) 
 def activity_names(study_id: int) -> dict[str, dict[str, str]]:
     """Activity code -> its name per language."""
     return dict(Activity.objects.filter(study_id=study_id).values_list("code", "name"))
+
+
+def service_area_names(study_id: int) -> dict[str, dict[str, str]]:
+    """Service area code -> its name per language."""
+    return dict(ServiceArea.objects.filter(study_id=study_id).values_list("code", "name"))
+
+
+def item_choice_labels(version_id: int, item_code: str) -> dict[str, dict[str, str]]:
+    """Choice code -> its label per language, of one choice item of a
+    questionnaire version ({} when the version has no such item)."""
+    definition = version_definition(version_id)
+    for section in definition["sections"]:
+        for item in section["items"]:
+            if item["code"] == item_code and "choices" in item:
+                return {c["code"]: c.get("label") or {} for c in definition["choice_lists"][item["choices"]]}
+    return {}
 
 
 def wave_thresholds(wave_id: int) -> tuple[int, int]:

@@ -83,7 +83,7 @@ def test_public_results_only_when_published_and_never_with_small_cells(computed:
 def test_the_overview_has_a_service_area_heatmap_without_small_cells(computed: Wave, manager) -> None:
     page = client_for(manager).get(f"/dashboard/{computed.code}/").content.decode()
     heatmap = page.split('class="comparison heatmap"')[1].split("</table>")[0]
-    assert all(area in heatmap for area in ("environment", "health", "safety"))
+    assert all(area in heatmap for area in ("Local environment", "Health", "Community safety"))
     beta = heatmap.split("Beta")[1].split("</tr>")[0]
     assert beta.count("withheld") == 3
 
