@@ -101,3 +101,13 @@ def test_the_locality_page_shows_the_trend_across_waves(computed: Wave, manager,
 
     assert "The overall gap across waves" in page
     assert page.count("<circle") >= 2 * 18 + 2
+
+
+def test_chart_coordinates_do_not_follow_the_readers_number_format(computed: Wave, manager) -> None:
+    """French writes 12,5 where SVG needs 12.5: the charts must not be localised."""
+    import re
+
+    page = client_for(manager).get(f"/dashboard/{computed.code}/alpha/", HTTP_ACCEPT_LANGUAGE="fr")
+    chart = page.content.decode().split('class="dumbbell"')[1].split("</svg>")[0]
+    assert re.search(r'cx="\d+\.\d"', chart)
+    assert not re.search(r'="-?\d+,\d+"', chart)
