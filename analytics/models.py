@@ -128,6 +128,11 @@ class GapRow(models.Model):
     q_value = models.FloatField(null=True)
     suppressed = models.BooleanField(default=False)
     suppression_reason = models.TextField(blank=True)
+    suppression_notes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_("Why it is suppressed, as codes with parameters (analytics.reasons)."),
+    )
     weighted = models.BooleanField(default=False)
     weighting_method = models.CharField(
         max_length=32, blank=True, help_text=_("poststratification or raking (weighted rows).")

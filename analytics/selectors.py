@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -25,7 +26,7 @@ M = TypeVar("M", bound=Model)
 
 
 def _wave_rows(
-    rows: QuerySet[M], locality_ids: set[int] | None, locality_code: str | None, **exact: str | None
+    rows: QuerySet[M], locality_ids: AbstractSet[int] | None, locality_code: str | None, **exact: str | None
 ) -> QuerySet[M]:
     """Stored rows of a wave narrowed to some localities and to the given, non-empty fields."""
     rows = rows.select_related("wave", "locality")
@@ -39,7 +40,7 @@ def _wave_rows(
 def indices_for_wave(
     wave_id: int,
     *,
-    locality_ids: set[int] | None = None,
+    locality_ids: AbstractSet[int] | None = None,
     locality_code: str | None = None,
     audience: str | None = None,
     level: str | None = None,
@@ -131,9 +132,19 @@ class OfficialComparison:
 def official_comparison(wave: Wave, locality: Locality, user: AbstractBaseUser) -> OfficialComparison:
     """Per activity: the official's own estimate and the citizens' engaged share
     with its interval; citizens' figures backed by fewer than the wave's
-    citizen threshold are withheld (None). Reads stored rows only."""
+    citizen threshold are withheld (None). Before the official has answered
+    for this wave and locality, no citizens' figure or count at all (their
+    estimates must not lean on what citizens reported). Reads stored rows only."""
+    answers = official_current_answers(user, wave, locality)
+    if answers is None:  # no response; an answer with every item left out still counts
+        return OfficialComparison(
+            rows=[],
+            citizens=0,
+            min_citizens=wave.min_citizens,
+            answered=False,
+            computed_at=None,
+        )
     plan = wave_measurement_plan(wave.pk)
-    answers = official_current_answers(user, wave, locality) or {}
     names = activity_names(wave.study_id)
     stored = {
         r.key: r
@@ -166,7 +177,7 @@ def official_comparison(wave: Wave, locality: Locality, user: AbstractBaseUser) 
         rows=rows,
         citizens=overall.n if overall else 0,
         min_citizens=wave.min_citizens,
-        answered=bool(answers),
+        answered=True,
         computed_at=overall.computed_at if overall else None,
         pending_responses=max(fresh.responses - fresh.included, 0) if fresh and fresh.stale else 0,
         lag_seconds=fresh.lag_seconds if fresh and fresh.stale else 0.0,
@@ -176,7 +187,7 @@ def official_comparison(wave: Wave, locality: Locality, user: AbstractBaseUser) 
 def gaps_for_wave(
     wave_id: int,
     *,
-    locality_ids: set[int] | None = None,
+    locality_ids: AbstractSet[int] | None = None,
     locality_code: str | None = None,
     level: str | None = None,
     key: str | None = None,

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.models import INDEX_DEFINITION, GapRow, IndexRow, Level, LocalityState
+from analytics.reasons import FEW_CITIZENS, FEW_OFFICIALS, WEIGHTING_FAILED, Note, note, notes_english
 from analytics.statistics import Estimate, bh_qvalues, gap_mover, mean_t, share_wilson
 from analytics.weighting import (
     Margins,
@@ -226,21 +227,21 @@ def compute_weighted_gaps(
         keys[(Level.ACTIVITY, activity.code)] = activity.service_area
         keys.setdefault((Level.SERVICE_AREA, activity.service_area), activity.service_area)
         keys.setdefault((Level.OVERALL, OVERALL), "")
-    refused: Exception | None = None
+    refused: WeightingImpossible | None = None
     try:
         weighting = citizen_weights(citizens, margins, min_cell=min_cell)
     except WeightingImpossible as impossible:
         refused = impossible
     except Exception as error:
         logger.exception("weighting failed (margins %r)", margins)
-        refused = WeightingImpossible(f"weighting failed ({type(error).__name__}); see the worker log")
+        refused = WeightingImpossible(WEIGHTING_FAILED, error=type(error).__name__)
     if refused is not None:
         # Counts only: those of every citizen who answered, as in the unweighted rows.
         return [
             _weighted_label(
                 _gap_row(
                     level, key, area, Estimate(indexed[("citizen", level, key)].n, None, None, None, None),
-                    _estimate(indexed[("official", level, key)]), min_citizens, min_officials, str(refused),
+                    _estimate(indexed[("official", level, key)]), min_citizens, min_officials, refused.note,
                 ),
                 "",
             )
@@ -317,15 +318,15 @@ def _gap_row(
     o: Estimate,
     min_citizens: int,
     min_officials: int,
-    *also: str,
+    *also: Note,
 ) -> GapRow:
     """One gap row, suppressed (counts only, with the reasons) when a count is
     under its threshold or another reason (``also``) is given."""
     reasons = list(also)
     if c.n < min_citizens:
-        reasons.append(f"fewer than {min_citizens} citizens")
+        reasons.append(note(FEW_CITIZENS, min=min_citizens))
     if o.n < min_officials:
-        reasons.append(f"fewer than {min_officials} officials")
+        reasons.append(note(FEW_OFFICIALS, min=min_officials))
     row = GapRow(
         level=level,
         key=key,
@@ -333,7 +334,8 @@ def _gap_row(
         citizens_n=c.n,
         officials_n=o.n,
         suppressed=bool(reasons),
-        suppression_reason="; ".join(reasons),
+        suppression_reason=notes_english(reasons),
+        suppression_notes=reasons,
     )
     if not reasons:
         gap = gap_mover(c, o)

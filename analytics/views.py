@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from analytics.selectors import official_comparison
 from surveys.forms import translate
+from surveys.models import WaveStatus
 from surveys.selectors import locality_get_for_official, wave_get
 from surveys.views.official import official_required
 
@@ -15,7 +16,7 @@ from surveys.views.official import official_required
 def official_comparison_page(request: HttpRequest, wave: str, locality: str) -> HttpResponse:
     """After answering: the official's estimates beside what citizens report."""
     found = wave_get(wave)
-    place = locality_get_for_official(request.user, locality)
+    place = locality_get_for_official(request.user, locality, wave=found) if found else None
     if found is None or place is None:
         raise Http404("No such comparison for you.")
     comparison = official_comparison(found, place, request.user)  # type: ignore[arg-type]
@@ -40,5 +41,6 @@ def official_comparison_page(request: HttpRequest, wave: str, locality: str) -> 
             "comparison": comparison,
             "rows": rows,
             "shown": any(r["share"] is not None for r in rows),
+            "may_answer": found.status == WaveStatus.OPEN,
         },
     )

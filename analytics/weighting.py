@@ -22,6 +22,13 @@ from numpy.typing import ArrayLike
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
+from analytics.reasons import (
+    NO_ONE_IN_POPULATION,
+    RAKING_DIVERGED,
+    TOO_FEW_TO_WEIGHT,
+    note,
+    notes_english,
+)
 from analytics.statistics import CONFIDENCE, Estimate, clip
 
 # The citizen items the population figures are cross-classified by; their
@@ -38,8 +45,12 @@ Margins = Mapping[str, Mapping[str, int]]
 
 
 class WeightingImpossible(Exception):
-    """The locality's responses cannot be weighted to its population; the
-    message says why, in words a report can show."""
+    """The locality's responses cannot be weighted to its population;
+    ``note`` says why (``analytics.reasons``), the message in English words."""
+
+    def __init__(self, code: str, **parameters: Any) -> None:
+        self.note = note(code, **parameters)
+        super().__init__(notes_english([self.note]))
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,7 @@ def citizen_weights(
     placed = [(rid, (answers.get(AGE_ITEM), answers.get(GENDER_ITEM))) for rid, answers in citizens]
     included = [(rid, cell) for rid, cell in placed if cell in cells]
     if not included:
-        raise WeightingImpossible("no respondent is in an age band and gender the population figures cover")
+        raise WeightingImpossible(NO_ONE_IN_POPULATION)
     in_cell = Counter(cell for _rid, cell in included)
     ids = [rid for rid, _cell in included]
     bands = [cell[0] for _rid, cell in included]
@@ -109,22 +120,18 @@ def citizen_weights(
         band_n, gender_n = Counter(bands), Counter(genders)
         # Which groups are short, never by how much: an exact count under the
         # threshold would disclose a small cell.
-        short = [f"age band {b}" for b in sorted(band_totals) if band_n[b] < min_cell] + [
-            f"gender {g}" for g in sorted(gender_totals) if gender_n[g] < min_cell
-        ]
-        if short:
+        short_bands = [b for b in sorted(band_totals) if band_n[b] < min_cell]
+        short_genders = [g for g in sorted(gender_totals) if gender_n[g] < min_cell]
+        if short_bands or short_genders:
             raise WeightingImpossible(
-                f"too few respondents to weight (fewer than {min_cell} in " + ", ".join(short) + ")"
+                TOO_FEW_TO_WEIGHT, min=min_cell, age_bands=short_bands, genders=short_genders
             )
         method = RAKING
         margins_controls: Any = {AGE_ITEM: dict(band_totals), GENDER_ITEM: dict(gender_totals)}
         try:
             weighted = sample.weighting.rake(controls=margins_controls, tol=RAKING_TOLERANCE, max_iter=1000)
         except svy.errors.WeightingError as error:
-            raise WeightingImpossible(
-                "raking did not converge: no weights give these respondents the population's "
-                "age bands and genders at once"
-            ) from error
+            raise WeightingImpossible(RAKING_DIVERGED) from error
         column = "rk_wgt"
     frame = weighted.data.select("id", column)
     weights = dict(zip(frame["id"].to_list(), frame[column].to_list(), strict=True))

@@ -22,6 +22,7 @@ from surveys.models import (
     OfficialProfile,
     QuestionnaireVersion,
     Response,
+    ServiceArea,
     Study,
     Wave,
     WaveLocality,
@@ -388,11 +389,28 @@ def wave_locality_pairs(wave_id: int | None = None, locality_id: int | None = No
     return list(pairs.order_by("wave_id", "locality_id").values_list("wave_id", "locality_id"))
 
 
-def locality_get_for_official(user: AbstractBaseUser | AnonymousUser, code: str) -> Locality | None:
-    """The locality with this code, if the user is one of its officials."""
+def locality_get_for_official(
+    user: AbstractBaseUser | AnonymousUser, code: str, *, wave: Wave | None = None
+) -> Locality | None:
+    """The locality with this code, if the user is one of its officials (and,
+    given a wave, the locality takes part in it)."""
     if not user.is_authenticated:
         return None
-    return one_or_none(Locality.objects.filter(code=code, officials__user_id=user.pk))
+    localities = Locality.objects.filter(code=code, officials__user_id=user.pk)
+    if wave is not None:
+        localities = localities.filter(wave_localities__wave=wave)
+    return one_or_none(localities)
+
+
+def official_answered_locality_ids(user: AbstractBaseUser | AnonymousUser, wave_id: int) -> set[int]:
+    """The localities the official has a current response for in this wave."""
+    if not user.is_authenticated:
+        return set()
+    return set(
+        Response.objects.filter(
+            respondent_id=user.pk, wave_id=wave_id, audience=Audience.OFFICIAL, is_current=True
+        ).values_list("locality_id", flat=True)
+    )
 
 
 def user_official_locality_ids(user: AbstractBaseUser | AnonymousUser) -> set[int]:
@@ -418,6 +436,22 @@ def earliest_submission_after(wave_id: int, locality_id: int, response_id: int) 
 def activity_names(study_id: int) -> dict[str, dict[str, str]]:
     """Activity code -> its name per language."""
     return dict(Activity.objects.filter(study_id=study_id).values_list("code", "name"))
+
+
+def service_area_names(study_id: int) -> dict[str, dict[str, str]]:
+    """Service area code -> its name per language."""
+    return dict(ServiceArea.objects.filter(study_id=study_id).values_list("code", "name"))
+
+
+def item_choice_labels(version_id: int, item_code: str) -> dict[str, dict[str, str]]:
+    """Choice code -> its label per language, of one choice item of a
+    questionnaire version ({} when the version has no such item)."""
+    definition = version_definition(version_id)
+    for section in definition["sections"]:
+        for item in section["items"]:
+            if item["code"] == item_code and "choices" in item:
+                return {c["code"]: c.get("label") or {} for c in definition["choice_lists"][item["choices"]]}
+    return {}
 
 
 def wave_thresholds(wave_id: int) -> tuple[int, int]:

@@ -16,12 +16,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics.api.serializers import GAP_CSV_COLUMNS, GapRowSerializer, IndexRowSerializer, gap_csv_rows
+from analytics.disclosure import Disclosure, disclosure_for_user
 from analytics.models import Level
 from analytics.selectors import freshness, gaps_for_wave, indices_for_wave
 from analytics.services import GAP_LEVELS
 from surveys.api.views import NOT_FOUND, error_response
 from surveys.models import Audience, Wave
-from surveys.selectors import user_is_analyst, user_official_locality_ids, wave_get
+from surveys.selectors import wave_get
 
 
 class Pages(PageNumberPagination):
@@ -41,24 +42,16 @@ READ_ERRORS = {
 }
 
 
-def readable_wave(request: Request, code: str) -> tuple[Wave, set[int] | None]:
-    """The wave and the localities the caller may read (None: all).
+def readable_wave(request: Request, code: str) -> tuple[Wave, Disclosure]:
+    """The wave and what the caller may see of its figures.
     Raises NotFound or PermissionDenied."""
     wave = wave_get(code)
     if wave is None:
         raise NotFound(f"No wave '{code}'.")
-    return wave, readable_localities(request)
-
-
-def readable_localities(request: Request) -> set[int] | None:
-    """None: every locality (survey managers, analysts); else the official's own.
-    Raises PermissionDenied for anyone else."""
-    if user_is_analyst(request.user):
-        return None
-    own = user_official_locality_ids(request.user)
-    if not own:
+    disclosure = disclosure_for_user(request.user, wave.pk)
+    if disclosure is None:
         raise PermissionDenied("Only survey managers, analysts and officials read figures.")
-    return own
+    return wave, disclosure
 
 
 class IndexListApi(APIView):
@@ -67,7 +60,9 @@ class IndexListApi(APIView):
         summary="Engagement indices of a wave",
         description=(
             "Stored indices per locality, audience, level (activity, service_area, kind, overall) "
-            "and key. Survey managers and analysts see every locality; officials their own. "
+            "and key. Survey managers and analysts see every locality; officials their own, without "
+            "any figure computed from officials' answers, and with no figure at all of a locality "
+            "before they have answered for it in this wave (see `withheld`). "
             "Each row says when it was computed, from which responses (watermark: the highest "
             "response id included), and whether newer responses are not in it yet (stale, lag_seconds)."
         ),
@@ -84,7 +79,7 @@ class IndexListApi(APIView):
         },
     )
     def get(self, request: Request, wave: str) -> Response:
-        target, own = readable_wave(request, wave)
+        target, disclosure = readable_wave(request, wave)
         params = request.query_params
         errors = {}
         if params.get("audience") and params["audience"] not in Audience.values:
@@ -95,7 +90,7 @@ class IndexListApi(APIView):
             raise ValidationError(errors)
         rows = indices_for_wave(
             target.pk,
-            locality_ids=own,
+            locality_ids=disclosure.localities,
             locality_code=params.get("locality"),
             audience=params.get("audience"),
             level=params.get("level"),
@@ -103,7 +98,10 @@ class IndexListApi(APIView):
         )
         paginator = Pages()
         page = paginator.paginate_queryset(rows, request, view=self)
-        context = {"freshness": freshness(target.pk, {row.locality_id for row in page or []})}
+        context = {
+            "freshness": freshness(target.pk, {row.locality_id for row in page or []}),
+            "disclosure": disclosure,
+        }
         return paginator.get_paginated_response(IndexRowSerializer(page, many=True, context=context).data)
 
 
@@ -176,7 +174,10 @@ class GapListApi(APIView):
             "population by age band x gender (post-stratification or raking), intervals at the Kish "
             "effective n, rows labelled `weighted` with their `weighting`; only localities with "
             "population figures have weighted rows. "
-            "Survey managers and analysts read every locality; officials their own."
+            "Survey managers and analysts read every locality; officials their own, with the "
+            "officials' side, the gap, its interval, p and q withheld (`withheld`: "
+            "`officials_answers`), and no figure at all of a locality before they have answered "
+            "for it in this wave (`answer_first`)."
         ),
         parameters=[
             OpenApiParameter("locality", str, required=False),
@@ -196,22 +197,24 @@ class GapListApi(APIView):
         },
     )
     def get(self, request: Request, wave: str) -> Response:
-        target, own = readable_wave(request, wave)
+        target, disclosure = readable_wave(request, wave)
         params = request.query_params
         if params.get("level") and params["level"] not in GAP_LEVELS:
             raise ValidationError({"level": [f"Must be one of: {', '.join(GAP_LEVELS)}."]})
         weighted = _flag(params, "weighted")
         rows = gaps_for_wave(
-            target.pk, locality_ids=own, locality_code=params.get("locality"), level=params.get("level"),
-            key=params.get("key"), weighted=weighted,
+            target.pk, locality_ids=disclosure.localities, locality_code=params.get("locality"),
+            level=params.get("level"), key=params.get("key"), weighted=weighted,
         )  # fmt: skip
         file_format = request.accepted_renderer.format
         if file_format in ("csv", "xlsx"):
             name = f"{target.code}-gaps-weighted" if weighted else f"{target.code}-gaps"
             return Response(
-                list(gap_csv_rows(rows)),
+                list(gap_csv_rows(rows, disclosure)),
                 headers={"Content-Disposition": f'attachment; filename="{name}.{file_format}"'},
             )
         paginator = Pages()
         page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(GapRowSerializer(page, many=True).data)
+        return paginator.get_paginated_response(
+            GapRowSerializer(page, many=True, context={"disclosure": disclosure}).data
+        )

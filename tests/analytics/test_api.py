@@ -54,7 +54,7 @@ def test_an_analyst_reads_every_locality(computed: Wave, django_user_model) -> N
     assert rows["alpha"]["n"] == 4 and rows["beta"]["n"] == 3
     assert set(rows["alpha"]) == {
         "wave", "locality", "audience", "level", "key", "n", "estimate", "ci_low", "ci_high",
-        "mean_score", "sd", "computed_at", "watermark", "stale", "lag_seconds", "suppressed",
+        "mean_score", "sd", "computed_at", "watermark", "stale", "lag_seconds", "suppressed", "withheld",
     }  # fmt: skip
     assert rows["alpha"]["stale"] is False
 

@@ -85,3 +85,33 @@ def test_the_page_says_when_figures_lag_new_responses(wave: Wave, official_a) ->
     text = page(official_a, wave).content.decode()
 
     assert "2 newer responses are not included yet" in text
+
+
+def test_before_answering_the_official_sees_no_figures_only_a_way_to_answer(wave: Wave, official_a) -> None:
+    # Given a locality past the citizen threshold, and an official who has not answered yet
+    submit_citizens(wave, 12, 0.9)
+    lagging_recompute()
+
+    # When they open the comparison page
+    response = page(official_a, wave)
+
+    # Then it asks them to answer first, links to the questionnaire and shows nothing else
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "Answer the questionnaire for this locality first" in text
+    assert f'action="/official/{wave.code}/alpha/start/"' in text
+    assert "<table" not in text
+    assert "Based on" not in text
+    assert "%" not in text.split("<h1>")[1]
+    assert "more response" not in text  # not even how many residents answered
+    assert "Figures computed" not in text
+
+
+def test_a_locality_of_the_official_outside_the_wave_is_not_found(wave: Wave, official_a, locality_a) -> None:
+    from surveys.models import Locality
+    from surveys.services.accounts import official_ensure
+
+    northbridge = Locality.objects.create(code="northbridge", name="Northbridge")
+    official_ensure(username=official_a.username, password=None, localities=[locality_a, northbridge])
+
+    assert page(official_a, wave, "northbridge").status_code == 404

@@ -44,7 +44,7 @@ def test_suppressed_figures_never_reach_a_page(computed: Wave, manager) -> None:
     page = client.get(f"/dashboard/{computed.code}/beta/").content.decode()
     assert "Too few people have answered" in page
     assert "<svg" not in page
-    assert "%" not in page.split("<h2>")[1]  # the activity table shows reasons, not shares
+    assert "%" not in page.split('id="activities-title"')[1]  # the activity table shows reasons, not shares
     table = client.get(f"/dashboard/{computed.code}/gaps/").content.decode()
     assert "fewer than 10 citizens" in table
 
@@ -83,7 +83,7 @@ def test_public_results_only_when_published_and_never_with_small_cells(computed:
 def test_the_overview_has_a_service_area_heatmap_without_small_cells(computed: Wave, manager) -> None:
     page = client_for(manager).get(f"/dashboard/{computed.code}/").content.decode()
     heatmap = page.split('class="comparison heatmap"')[1].split("</table>")[0]
-    assert all(area in heatmap for area in ("environment", "health", "safety"))
+    assert all(area in heatmap for area in ("Local environment", "Health", "Community safety"))
     beta = heatmap.split("Beta")[1].split("</tr>")[0]
     assert beta.count("withheld") == 3
 
@@ -101,3 +101,13 @@ def test_the_locality_page_shows_the_trend_across_waves(computed: Wave, manager,
 
     assert "The overall gap across waves" in page
     assert page.count("<circle") >= 2 * 18 + 2
+
+
+def test_chart_coordinates_do_not_follow_the_readers_number_format(computed: Wave, manager) -> None:
+    """French writes 12,5 where SVG needs 12.5: the charts must not be localised."""
+    import re
+
+    page = client_for(manager).get(f"/dashboard/{computed.code}/alpha/", HTTP_ACCEPT_LANGUAGE="fr")
+    chart = page.content.decode().split('class="dumbbell"')[1].split("</svg>")[0]
+    assert re.search(r'cx="\d+\.\d"', chart)
+    assert not re.search(r'="-?\d+,\d+"', chart)

@@ -150,9 +150,10 @@ def test_the_gap_api_returns_documented_rows(computed: Wave, manager) -> None:
     alpha = rows["alpha"]
     assert set(alpha) == {
         "wave", "locality", "level", "key", "service_area", "citizens", "officials", "gap", "gap_ci_low",
-        "gap_ci_high", "p_value", "q_value", "suppressed", "suppression_reason", "weighted", "weighting",
-        "computed_at", "watermark",
+        "gap_ci_high", "p_value", "q_value", "suppressed", "suppression_reason", "withheld", "weighted",
+        "weighting", "computed_at", "watermark",
     }  # fmt: skip
+    assert alpha["withheld"] is None
     assert alpha["weighted"] is False and alpha["weighting"] is None
     assert alpha["citizens"]["n"] == 12 and alpha["officials"]["n"] == 3
     assert alpha["gap"] == pytest.approx(alpha["citizens"]["estimate"] - alpha["officials"]["estimate"])

@@ -372,3 +372,48 @@ def test_the_gap_table_switches_to_the_weighted_figures(weighted_wave: Wave, man
     )
     assert "weighted=1" in weighted  # sort and page links keep the choice
     assert "format=csv&amp;level=overall&amp;weighted=true" in weighted
+
+
+def test_weighting_notes_are_stored_as_codes_and_read_in_the_readers_language(
+    weighted_wave: Wave, locality_a, manager, settings
+) -> None:
+    # Given a locality whose respondents are too few to weight
+    settings.ANALYTICS_WEIGHTING_MIN_CELL = 16
+    call_command("recompute", wave=weighted_wave.code)
+
+    # Then the reason is stored as a code with its parameters (the English text stays for the API)
+    row = GapRow.objects.get(locality=locality_a, level="overall", weighted=True)
+    assert row.suppression_notes == [
+        {"code": "too_few_to_weight", "min": 16, "age_bands": [], "genders": ["female"]}
+    ]
+    assert row.suppression_reason == "too few respondents to weight (fewer than 16 in gender female)"
+
+    # And a French reader gets it in French, with the questionnaire's label for the group
+    client = Client()
+    client.force_login(manager)
+    page = client.get(f"/dashboard/{weighted_wave.code}/alpha/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    weighted_table = page[page.index('id="weighted-title"') :]
+    assert "pas assez de répondants pour pondérer (moins de 16 dans : genre Femme)" in weighted_table
+    assert "too few respondents" not in page
+
+
+def test_service_areas_and_threshold_notes_are_named_in_the_readers_language(
+    weighted_wave: Wave, manager
+) -> None:
+    Wave.objects.filter(pk=weighted_wave.pk).update(min_citizens=30)  # beta falls under it
+    call_command("recompute", wave=weighted_wave.code)
+    client = Client()
+    client.force_login(manager)
+
+    page = client.get(f"/dashboard/{weighted_wave.code}/beta/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+
+    weighted_table = page[page.index('id="weighted-title"') :]
+    headers = [h.split(">", 1)[1] for h in weighted_table.split('<th scope="row"')[1:]]
+    areas = [h.split("<", 1)[0] for h in headers[1:4]]
+    assert sorted(areas) == ["Environnement local", "Santé", "Sécurité de proximité"]
+    assert "moins de 30 habitants" in weighted_table and "fewer than" not in page
+    table = client.get(
+        f"/dashboard/{weighted_wave.code}/gaps/?level=service_area", HTTP_ACCEPT_LANGUAGE="de"
+    ).content.decode()
+    assert ">Gesundheit</option>" in table and ">Gesundheit</td>" in table
+    assert ">health<" not in table

@@ -367,3 +367,53 @@ def _session_cookie(live_server, user) -> dict[str, str]:
         "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
         "url": live_server.url,
     }
+
+
+def test_the_comparison_page_and_the_dashboard_pass_axe_at_320px(
+    live_server, wave: Wave, official_a, manager, context_factory
+) -> None:
+    """Wide tables scroll inside their own region at 320 px; the region is
+    reachable by keyboard and named, and every page passes axe."""
+    from django.core.management import call_command
+
+    from surveys.models import Locality
+    from tests.analytics.test_gaps import citizens, official
+
+    alpha = Locality.objects.get(code="alpha")
+    citizens(wave, "alpha", 12, 0.8, seed=41)
+    for i, name in enumerate([official_a.username, "colleague-1", "colleague-2"]):
+        official(wave, alpha, name, lambda a, i=i: 20 + 10 * i)
+    call_command("recompute", wave=wave.code)
+
+    scanner = Scanner()
+    dashboard = [
+        f"/dashboard/{wave.code}/",
+        f"/dashboard/{wave.code}/gaps/",
+        f"/dashboard/{wave.code}/alpha/",
+    ]
+    for user, paths in (
+        (official_a, [f"/official/{wave.code}/alpha/comparison/", *dashboard]),
+        (manager, dashboard),
+    ):
+        context = context_factory(viewport={"width": 320, "height": 800})
+        context.add_cookies([_session_cookie(live_server, user)])
+        page = context.new_page()
+        for path in paths:
+            page.goto(live_server.url + path)
+            scanner.scan(page)
+            regions = page.locator(".table-wrap")
+            assert regions.count() >= 1, path
+            for i in range(regions.count()):
+                region = regions.nth(i)
+                assert region.get_attribute("role") == "region" and region.get_attribute("tabindex") == "0"
+                label = page.locator(f"#{region.get_attribute('aria-labelledby')}")
+                assert label.inner_text().strip(), path
+            regions.first.focus()
+            focused = page.evaluate(
+                "(() => { const e = document.activeElement;"
+                " return [e.className, getComputedStyle(e).outlineStyle]; })()"
+            )
+            assert focused[0] == "table-wrap" and focused[1] != "none", path
+
+    assert scanner.pages == 7
+    assert scanner.violations == []
