@@ -18,7 +18,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from analytics.disclosure import EVERYTHING, Disclosure, disclosure_for_user, gap_rows_disclosed
+from analytics.disclosure import PUBLIC, Disclosure, disclosure_for_user, gap_rows_disclosed
 from analytics.models import GapRow, IndexRow, Level
 from analytics.reasons import notes_text
 from analytics.selectors import freshness, gaps_for_wave
@@ -328,14 +328,15 @@ def _weighted_rows(
 
 
 def public_results(request: HttpRequest, wave: str) -> HttpResponse:
-    """The wave's gap report without login, when its survey manager published it:
-    overall and service-area gaps per locality, suppression applied. A signed-in
-    official sees it as the disclosure rules let them (no officials' figures;
-    nothing of their own localities before they have answered)."""
+    """The wave's report without login, when its survey manager published it:
+    overall and service-area figures per locality, suppression applied. Its
+    visitors see residents' figures (``disclosure.PUBLIC``); a signed-in
+    official as the disclosure rules let them (nothing of their own localities
+    before they have answered); survey managers and analysts the gaps too."""
     found = wave_get(wave)
     if found is None or not found.results_public:
         raise Http404("These results are not published.")
-    disclosure = disclosure_for_user(request.user, found.pk) or EVERYTHING
+    disclosure = disclosure_for_user(request.user, found.pk) or PUBLIC
     words = _Words(found)
     rows = gap_rows_disclosed(
         gaps_for_wave(found.pk)
@@ -350,6 +351,7 @@ def public_results(request: HttpRequest, wave: str) -> HttpResponse:
             "wave": found,
             "rows": [(row, words.key(row), row.locality_id in disclosure.unanswered) for row in rows],
             "officials_shown": disclosure.officials,
+            "public_view": disclosure is PUBLIC,
         },
     )
 

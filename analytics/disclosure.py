@@ -73,6 +73,10 @@ class Disclosure:
 
 
 EVERYTHING = Disclosure(localities=None, officials=True)
+PUBLIC = Disclosure(localities=None, officials=False)
+"""A published report's visitors who are not signed in: residents' figures
+only. Officials could otherwise sign out and read there what they are refused
+signed in."""
 
 
 def disclosure_for_user(user: AbstractBaseUser | AnonymousUser, wave_id: int) -> Disclosure | None:

@@ -78,6 +78,16 @@ def test_public_results_only_when_published_and_never_with_small_cells(computed:
     assert "Alpha" in page and "withheld" in page
     beta_rows = page.split("Beta")[1:]
     assert beta_rows and all("%" not in chunk.split("</tr>")[0] for chunk in beta_rows)
+    # Residents' figures only: an official could sign out to read the
+    # officials' mean and spread here, and work out colleagues' answers.
+    assert '<th scope="col">Officials</th>' not in page and "not published" in page
+
+
+def test_published_results_show_the_gaps_to_survey_managers(computed: Wave, manager) -> None:
+    Wave.objects.filter(pk=computed.pk).update(results_public=True)
+    page = client_for(manager).get(f"/results/{computed.code}/").content.decode()
+    assert '<th scope="col">Officials</th>' in page and '<th scope="col">Gap</th>' in page
+    assert "not published" not in page
 
 
 def test_the_overview_has_a_service_area_heatmap_without_small_cells(computed: Wave, manager) -> None:
