@@ -23,6 +23,9 @@ JSON_CHARSETS = frozenset(
 )
 
 
+MAX_DEPTH = 32
+
+
 class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "payload_too_large"
@@ -49,6 +52,11 @@ class LimitedJSONParser(JSONParser):
         try:
             text = codecs.decode(raw, encoding)
             data = json.loads(text, parse_constant=_reject_constant)
+            # A submission nests three deep (body, answers, a list of choices);
+            # hundreds of levels only serve to exhaust the stack of whatever
+            # walks the value next. Counted only when there are many brackets.
+            if text.count("[") + text.count("{") > MAX_DEPTH and _depth(data) > MAX_DEPTH:
+                raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
             # "\ud800" parses to a lone surrogate, which no UTF-8 text (nor
             # PostgreSQL) can hold: refuse it here rather than fail later. Only
             # such an escape can make one (the UTF decoders refuse them).
@@ -72,6 +80,18 @@ def _json_charset(name: str) -> str:
             f"application/json; charset={name}", detail=f"Unsupported charset '{name}': send UTF-8."
         )
     return codec
+
+
+def _depth(data: Any) -> int:
+    """How deep arrays and objects nest in ``data`` (walked without recursion)."""
+    deepest, pending = 0, [(data, 1)]
+    while pending:
+        value, level = pending.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            pending.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _reject_constant(name: str) -> None:

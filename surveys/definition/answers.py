@@ -32,13 +32,19 @@ def is_unanswered(value: object) -> bool:
 def storable(value: object) -> bool:
     """Whether the database can hold the value: PostgreSQL refuses a NUL
     character in text and JSON, and a lone surrogate is no UTF-8 at all.
-    Neither is ever typed by a person."""
-    if isinstance(value, str):
-        return "\x00" not in value and _encodable(value)
-    if isinstance(value, list):
-        return all(storable(v) for v in value)
-    if isinstance(value, dict):
-        return all(storable(k) and storable(v) for k, v in value.items())
+    Neither is ever typed by a person. (Walked without recursion: a client
+    may nest lists hundreds deep.)"""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item or not _encodable(item):
+                return False
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
     return True
 
 

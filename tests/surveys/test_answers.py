@@ -139,3 +139,14 @@ def test_clean_answers_drops_empty_and_keeps_order() -> None:
 )
 def test_relevance_rules(rule: dict[str, Any], answers: dict[str, Any], holds: bool) -> None:
     assert rule_holds(rule, answers) is holds
+
+
+def test_storable_walks_any_depth_without_recursion() -> None:
+    from surveys.definition.answers import storable
+
+    deep: list[object] = ["ok"]
+    for _ in range(5000):
+        deep = [deep]
+    assert storable(deep)
+    deep[0] = {"key": ["nul \x00"]}
+    assert not storable(deep)

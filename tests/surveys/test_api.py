@@ -645,6 +645,18 @@ def test_json_in_any_unicode_encoding_is_accepted(api: Client, wave: Wave, chars
     assert response.status_code == 201, response.content
 
 
+@pytest.mark.parametrize("depth", [40, 400, 900])
+def test_an_answer_nested_deep_is_malformed_json_not_a_crash(api: Client, wave: Wave, depth: int) -> None:
+    """Deep enough to parse, deep enough to exhaust the stack of a recursive walk."""
+    sent = payload(wave)
+    nested = "[" * depth + '"x"' + "]" * depth
+    body = json.dumps({**sent, "answers": {**sent["answers"], "comments": "DEEP"}}).replace('"DEEP"', nested)
+    response = post(api, wave, body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_json"
+    assert not Response.objects.exists()
+
+
 @pytest.mark.parametrize("path", ["responses", "auth"])
 def test_json_nested_thousands_deep_is_malformed_not_a_crash(api: Client, wave: Wave, path: str) -> None:
     url = f"/api/v1/waves/{wave.code}/responses/" if path == "responses" else "/api/v1/auth/token/"
