@@ -24,7 +24,6 @@ from analytics.reasons import notes_text
 from analytics.selectors import freshness, gaps_for_wave
 from analytics.weighting import AGE_ITEM, GENDER_ITEM
 from surveys.forms import translate
-from surveys.models import WaveStatus
 from surveys.selectors import (
     LocalityScope,
     activity_names,
@@ -33,6 +32,7 @@ from surveys.selectors import (
     wave_get,
     wave_scope,
 )
+from surveys.services.responses import wave_accepts_responses
 
 SIGNIFICANT_Q = 0.05
 WEIGHTING_METHODS = {
@@ -183,15 +183,18 @@ def gap_table(request: HttpRequest, wave: str) -> HttpResponse:
     if level not in (Level.ACTIVITY, Level.SERVICE_AREA, Level.OVERALL):
         level = Level.ACTIVITY
     area = request.GET.get("service_area", "")
-    sort = request.GET.get("sort", "gap" if disclosure.officials else "locality")
-    if not disclosure.officials and sort.lstrip("-") in ("gap", "q"):
-        sort = "locality"  # an order by a withheld figure would tell something of it
+    # Without the officials' figures only orders that need none of them: an
+    # order by a withheld figure (or the fallback below) would tell something of it.
+    allowed = SORTABLE if disclosure.officials else {"locality", "key"}
+    sort = request.GET.get("sort", "")
+    if sort.lstrip("-") not in allowed:
+        sort = "gap" if disclosure.officials else "locality"
     weighted = request.GET.get("weighted") == "1"
     shown = disclosure.shown_localities()
     rows = gaps_for_wave(found.pk, locality_ids=shown, level=level, weighted=weighted)
     if area:
         rows = rows.filter(service_area=area)
-    order = SORTABLE.get(sort.lstrip("-"), "gap")
+    order = SORTABLE[sort.lstrip("-")]
     rows = rows.order_by(("-" if sort.startswith("-") else "") + order, "locality__code", "key")
     words = _Words(found)
     page = Paginator(rows, TABLE_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -245,7 +248,7 @@ def locality_report(request: HttpRequest, wave: str, locality: str) -> HttpRespo
                 "wave": found,
                 "locality": place,
                 "answer_first": True,
-                "may_answer": found.status == WaveStatus.OPEN,
+                "may_answer": wave_accepts_responses(found),
             },
         )
     officials = disclosure.officials

@@ -7,8 +7,8 @@ from django.shortcuts import render
 
 from analytics.selectors import official_comparison
 from surveys.forms import translate
-from surveys.models import WaveStatus
 from surveys.selectors import locality_get_for_official, wave_get
+from surveys.services.responses import wave_accepts_responses
 from surveys.views.official import official_required
 
 
@@ -41,6 +41,6 @@ def official_comparison_page(request: HttpRequest, wave: str, locality: str) -> 
             "comparison": comparison,
             "rows": rows,
             "shown": any(r["share"] is not None for r in rows),
-            "may_answer": found.status == WaveStatus.OPEN,
+            "may_answer": wave_accepts_responses(found),
         },
     )

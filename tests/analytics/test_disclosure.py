@@ -183,6 +183,15 @@ def test_the_gap_table_and_the_overview_show_an_official_no_officials_figure(
         assert "sort=q" not in table and "sort=-gap" not in table  # no ordering by a withheld figure
         assert "Alpha" in table
 
+    # No order at all that follows a withheld figure, whatever the query asks.
+    def body(query: str) -> str:
+        page = client.get(f"/dashboard/{computed.code}/gaps/{query}").content.decode()
+        return page.split("<tbody>")[1].split("</tbody>")[0]
+
+    by_locality = body("?sort=locality")
+    for query in ("", "?sort=zzz", "?sort=-zzz", "?sort=gap", "?sort=-q"):
+        assert body(query) == by_locality, query
+
     overview = client.get(f"/dashboard/{computed.code}/").content.decode()
     assert "heatmap" not in overview and "Largest significant gaps" not in overview
     assert "Officials' estimates are not shown to officials" in overview
