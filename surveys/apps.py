@@ -10,6 +10,7 @@ class SurveysConfig(AppConfig):
     verbose_name = "Surveys"
 
     def ready(self) -> None:
+        from surveys import checks  # noqa: F401 - registers the deployment checks
         from surveys.models import Locality, Wave, WaveLocality
         from surveys.selectors import recent_waves_forget
 

@@ -18,7 +18,10 @@ PRODUCTION_ENV = {
     "CELERY_BROKER_URL": "redis://redis.example.org:6379/0",
     "REDIS_URL": "redis://redis.example.org:6379/1",
 }
-CONFIG_VARS = {*PRODUCTION_ENV, "DEBUG", "SECURE_SSL_REDIRECT", "DB_PREPARED_STATEMENTS"}
+CONFIG_VARS = {
+    *PRODUCTION_ENV, "DEBUG", "SECURE_SSL_REDIRECT", "DB_PREPARED_STATEMENTS",
+    "NUM_PROXIES", "SECURE_PROXY_SSL_HEADER",
+}  # fmt: skip
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -62,6 +65,14 @@ def test_production_settings_pass_the_deploy_checklist() -> None:
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_checklist_warns_behind_a_proxy_that_the_limits_do_not_count() -> None:
+    behind_proxy = {**PRODUCTION_ENV, "SECURE_PROXY_SSL_HEADER": "1"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=behind_proxy)
+    assert result.returncode != 0 and "coprod.W001" in result.stderr + result.stdout
+    counted = manage("check", "--deploy", "--fail-level", "WARNING", env={**behind_proxy, "NUM_PROXIES": "1"})
+    assert counted.returncode == 0, counted.stderr
 
 
 def test_local_defaults_need_no_configuration() -> None:

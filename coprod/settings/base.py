@@ -225,6 +225,10 @@ AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "surveys.views.locked_out"
+# The client's address as the rate limits read it (behind NUM_PROXIES proxies):
+# behind a proxy, REMOTE_ADDR is the proxy's, and one stranger's failures would
+# lock the username out for everybody.
+AXES_CLIENT_IP_CALLABLE = "surveys.ratelimit.client_ident"
 
 # --- Internationalisation ------------------------------------------------------
 LANGUAGE_CODE = "en"

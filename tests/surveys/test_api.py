@@ -529,6 +529,22 @@ def test_wrong_credentials_are_400_and_repeated_failures_lock_out(api: Client, o
     assert int(locked["Retry-After"]) > 0
 
 
+@override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "NUM_PROXIES": 1})
+def test_behind_a_proxy_a_lockout_holds_for_the_failing_client_only(api: Client, official_a) -> None:
+    def attempt(password: str, address: str) -> Any:
+        return api.post(
+            "/api/v1/auth/token/",
+            {"username": official_a.username, "password": password},
+            content_type="application/json",
+            headers={"x-forwarded-for": address},
+        )
+
+    for _ in range(5):
+        attempt("wrong", "198.51.100.7")
+    assert attempt(PASSWORD, "198.51.100.7").status_code == 429
+    assert attempt(PASSWORD, "198.51.100.8").status_code == 200  # the official, elsewhere
+
+
 # --- schema --------------------------------------------------------------------------
 
 
