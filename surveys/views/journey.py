@@ -412,6 +412,9 @@ def _render_page(
         "number": number,
         "action_url": journey.url("page", number=number),
         "storage_key": journey.storage_key(draft),
+        # The answers just sent, shown back with their errors: the browser's
+        # copy of what was typed must not replace them (coprod.js).
+        "posted": request.method == "POST",
     }
     return render(request, "surveys/page.html", context)
 

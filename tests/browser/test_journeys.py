@@ -234,6 +234,23 @@ def test_typed_answers_are_restored_on_a_reload_only_never_over_the_servers_on_a
     assert page.locator("#q-safety_secure_home input[value='never']").is_checked()
 
 
+def test_typed_answers_survive_a_change_of_language(live_server, wave: Wave, page) -> None:
+    page.goto(f"{live_server.url}/w/{wave.code}/")
+    page.get_by_label("Alpha").check()
+    page.get_by_role("button", name="Start").click()
+
+    # Typed, not sent, then the language is changed: the same page comes back in Danish.
+    page.check("#q-safety_secure_home input[value='never']")
+    page.select_option("#language-select", "da")
+    page.get_by_role("button", name="Change language").click()
+    assert page.locator("html").get_attribute("lang") == "da"
+    assert page.locator("#q-safety_secure_home input[value='never']").is_checked()
+
+    # Only that once: a later visit shows what the server holds.
+    page.goto(page.url)
+    assert page.locator("#q-safety_secure_home input:checked").count() == 0
+
+
 def test_keyboard_only_completion(live_server, wave: Wave, page) -> None:
     """Tab through every page, Space to choose, type numbers, Enter to go on."""
     page.goto(f"{live_server.url}/w/{wave.code}/")

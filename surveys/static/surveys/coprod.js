@@ -4,8 +4,10 @@
    - shows and hides questions as relevance rules change on the same page,
    - keeps what was typed on a page across an accidental reload (sessionStorage):
      stored under the draft's opaque key and the page, restored only when the
-     page is reloaded or reached with back/forward (any other visit shows what
-     the server holds), and forgotten when a respondent starts afresh. */
+     page is reloaded, reached with back/forward or shown again after a change
+     of language (any other visit shows what the server holds), never over a
+     page the server returned for what was just sent (its errors), and
+     forgotten when a respondent starts afresh. */
 (function () {
   "use strict";
 
@@ -69,6 +71,18 @@
     return !!(perf && perf.navigation) && (perf.navigation.type === 1 || perf.navigation.type === 2);
   }
 
+  /* The language menu reloads the page through the server (a plain navigation):
+     a mark left as it is sent says the next page is the same one again. */
+  var LANGUAGE_SWITCHED = PREFIX + "language-switched";
+
+  function switchedLanguage() {
+    try {
+      var mark = window.sessionStorage.getItem(LANGUAGE_SWITCHED);
+      window.sessionStorage.removeItem(LANGUAGE_SWITCHED);
+      return mark === "1";
+    } catch (e) { return false; }
+  }
+
   /* Everything typed on this computer's pages in this tab (a shared computer). */
   function forgetAll() {
     try {
@@ -111,6 +125,13 @@
   document.addEventListener("DOMContentLoaded", function () {
     var summary = document.getElementById("error-summary");
     if (summary) summary.focus();
+    var again = switchedLanguage() || revisited();
+
+    document.querySelectorAll("form.language").forEach(function (form) {
+      form.addEventListener("submit", function () {
+        try { window.sessionStorage.setItem(LANGUAGE_SWITCHED, "1"); } catch (e) { /* storage off */ }
+      });
+    });
 
     document.querySelectorAll("form[data-forget-answers]").forEach(function (form) {
       form.addEventListener("submit", forgetAll);
@@ -118,7 +139,7 @@
 
     document.querySelectorAll("form.questionnaire").forEach(function (form) {
       var key = PREFIX + form.getAttribute("data-draft-key");
-      if (!summary && revisited()) restore(form, key);
+      if (again && !form.hasAttribute("data-posted")) restore(form, key);
       applyRelevance(form);
       form.addEventListener("change", function () { applyRelevance(form); store(form, key); });
       form.addEventListener("input", function () { store(form, key); });
