@@ -74,6 +74,13 @@ def client_ident(request: HttpRequest) -> str:
     return str(BaseThrottle().get_ident(request))  # type: ignore[arg-type]  # reads only META
 
 
+def login_client_address(request: HttpRequest) -> str | None:
+    """The client's address for django-axes (AXES_CLIENT_IP_CALLABLE), read as
+    the rate limits read it; None when the request has none (a request built
+    in code, such as a test client's force_login)."""
+    return BaseThrottle().get_ident(request) or None  # type: ignore[arg-type]  # reads only META
+
+
 def over_limit(request: HttpRequest, scope: str) -> float:
     """Count one request of this client in ``scope`` (a THROTTLE_RATES entry);
     seconds to wait when over the limit, else 0."""

@@ -228,7 +228,7 @@ AXES_LOCKOUT_CALLABLE = "surveys.views.locked_out"
 # The client's address as the rate limits read it (behind NUM_PROXIES proxies):
 # behind a proxy, REMOTE_ADDR is the proxy's, and one stranger's failures would
 # lock the username out for everybody.
-AXES_CLIENT_IP_CALLABLE = "surveys.ratelimit.client_ident"
+AXES_CLIENT_IP_CALLABLE = "surveys.ratelimit.login_client_address"
 
 # --- Internationalisation ------------------------------------------------------
 LANGUAGE_CODE = "en"
