@@ -340,6 +340,9 @@ def public_results(request: HttpRequest, wave: str) -> HttpResponse:
     if found is None or not found.results_public:
         raise Http404("These results are not published.")
     disclosure = disclosure_for_user(request.user, found.pk) or PUBLIC
+    if disclosure is PUBLIC and wave_accepts_responses(found):
+        # Signed out, an official would read what they may only after answering.
+        return render(request, "analytics/public_results.html", {"wave": found, "until_closed": True})
     words = _Words(found)
     rows = gap_rows_disclosed(
         gaps_for_wave(found.pk)

@@ -72,6 +72,11 @@ def test_public_results_only_when_published_and_never_with_small_cells(computed:
     anonymous = Client()
     assert anonymous.get(f"/results/{computed.code}/").status_code == 404
     Wave.objects.filter(pk=computed.pk).update(results_public=True)
+    # While it takes answers, nothing: signed out, an official would read
+    # what they may only after answering.
+    waiting = anonymous.get(f"/results/{computed.code}/").content.decode()
+    assert "once the survey has closed" in waiting and "%" not in waiting.split("<h1")[1]
+    Wave.objects.filter(pk=computed.pk).update(status="closed")
 
     page = anonymous.get(f"/results/{computed.code}/").content.decode()
 
