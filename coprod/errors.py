@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from surveys.api.errors import error_body
@@ -24,6 +25,9 @@ def _api_error(code: str, message: str, status: int) -> JsonResponse:
 
 
 def _page(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+    # In the visitor's language also when the request failed before
+    # LocaleMiddleware chose it (coprod.middleware runs first).
+    translation.activate(translation.get_language_from_request(request))
     # The page that says why a respondent cannot answer serves every error.
     return render(request, "surveys/unavailable.html", {"title": title, "message": message}, status=status)
 
