@@ -197,10 +197,12 @@ def test_a_respondent_who_starts_afresh_never_gets_the_last_ones_typed_answers(
 
     # When the next person on this computer starts afresh, in the same tab
     page.goto(f"{live_server.url}/w/{wave.code}/")
-    page.get_by_role("button", name="Start afresh").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Start afresh").click()
     assert stored_keys(page) == []
     page.get_by_label("Alpha").check()
     page.get_by_role("button", name="Start").click()
+    page.wait_for_url("**/p/1/")  # (a reload while that navigation runs fails)
     page.reload()
 
     # Then their page holds nothing of the previous person's
@@ -242,7 +244,8 @@ def test_typed_answers_survive_a_change_of_language(live_server, wave: Wave, pag
     # Typed, not sent, then the language is changed: the same page comes back in Danish.
     page.check("#q-safety_secure_home input[value='never']")
     page.select_option("#language-select", "da")
-    page.get_by_role("button", name="Change language").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Change language").click()
     assert page.locator("html").get_attribute("lang") == "da"
     assert page.locator("#q-safety_secure_home input[value='never']").is_checked()
 
