@@ -9,7 +9,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.utils import translation
-from django.utils.translation import gettext as _
+from django.utils.cache import patch_vary_headers
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from surveys.api.errors import error_body
 
@@ -24,12 +26,17 @@ def _api_error(code: str, message: str, status: int) -> JsonResponse:
     return JsonResponse(error_body(code, message), status=status)
 
 
-def _page(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+def _page(request: HttpRequest, status: int, title: Promise, message: Promise) -> HttpResponse:
     # In the visitor's language also when the request failed before
-    # LocaleMiddleware chose it (coprod.middleware runs first).
+    # LocaleMiddleware chose it (coprod.middleware runs first): the words are
+    # lazy, translated as the page renders.
     translation.activate(translation.get_language_from_request(request))
     # The page that says why a respondent cannot answer serves every error.
-    return render(request, "surveys/unavailable.html", {"title": title, "message": message}, status=status)
+    response = render(
+        request, "surveys/unavailable.html", {"title": title, "message": message}, status=status
+    )
+    patch_vary_headers(response, ("Accept-Language", "Cookie"))
+    return response
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -80,3 +80,15 @@ def test_a_cookie_holding_a_nul_character_is_ignored(wave: Wave) -> None:
     assert "\x00" in browser.cookies["sessionid"].value
     response = browser.get(f"/w/{wave.code}/")
     assert response.status_code == 200
+    assert "sessionid" not in response.wsgi_request.COOKIES  # (SQLite would take the key as it is)
+
+
+def test_a_400_before_the_language_is_chosen_is_still_wholly_in_the_visitors_language(
+    citizen: Client,
+) -> None:
+    citizen.get("/no/such/page/", headers={"accept-language": "fr"})  # leaves French active in this thread
+    response = citizen.get("/w/x%00/", headers={"accept-language": "da"})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert '<html lang="da">' in page and "Forespørgslen blev ikke forstået" in page
+    assert "Accept-Language" in response["Vary"]

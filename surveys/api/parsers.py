@@ -83,15 +83,17 @@ def _json_charset(name: str) -> str:
 
 
 def _depth(data: Any) -> int:
-    """How deep arrays and objects nest in ``data`` (walked without recursion)."""
+    """How deep arrays and objects nest in ``data``, counted up to one level
+    past MAX_DEPTH (walked without recursion, containers only)."""
     deepest, pending = 0, [(data, 1)]
     while pending:
         value, level = pending.pop()
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
-        if children is not None:
-            deepest = max(deepest, level)
-            pending.extend((child, level + 1) for child in children)
-    return deepest
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            break
+        children = value.values() if isinstance(value, dict) else value
+        pending.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return deepest if isinstance(data, dict | list) else 0
 
 
 def _reject_constant(name: str) -> None:

@@ -545,6 +545,21 @@ def test_behind_a_proxy_a_lockout_holds_for_the_failing_client_only(api: Client,
     assert attempt(PASSWORD, "198.51.100.8").status_code == 200  # the official, elsewhere
 
 
+@override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "NUM_PROXIES": 1})
+@pytest.mark.parametrize("forwarded", ["not-an-address", "198.51.100.7:4431", ""])
+def test_a_forwarded_address_that_is_no_address_does_not_break_sign_in(
+    api: Client, official_a, forwarded: str
+) -> None:
+    """The lockout stores the address in an address column: the connection's is used instead."""
+    response = api.post(
+        "/api/v1/auth/token/",
+        {"username": official_a.username, "password": "wrong"},
+        content_type="application/json",
+        headers={"x-forwarded-for": forwarded},
+    )
+    assert response.status_code == 400
+
+
 # --- schema --------------------------------------------------------------------------
 
 
