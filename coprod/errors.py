@@ -22,8 +22,13 @@ def _for_api(request: HttpRequest) -> bool:
     return request.path_info.startswith(API_PREFIX)
 
 
-def _api_error(code: str, message: str, status: int) -> JsonResponse:
-    return JsonResponse(error_body(code, message), status=status)
+def _error(
+    request: HttpRequest, status: int, code: str, api_message: str, title: Promise, message: Promise
+) -> HttpResponse:
+    """JSON in the API's error shape under /api/, else the page."""
+    if _for_api(request):
+        return JsonResponse(error_body(code, api_message), status=status)
+    return _page(request, status, title, message)
 
 
 def _page(request: HttpRequest, status: int, title: Promise, message: Promise) -> HttpResponse:
@@ -40,31 +45,25 @@ def _page(request: HttpRequest, status: int, title: Promise, message: Promise) -
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _for_api(request):
-        return _api_error("bad_request", "The request is malformed.", 400)
-    return _page(
-        request,
-        400,
+    return _error(
+        request, 400, "bad_request", "The request is malformed.",
         _("Request not understood"),
         _("Your browser sent something this site could not read. Please go back and try again."),
-    )
+    )  # fmt: skip
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _for_api(request):
-        return _api_error("forbidden", "You may not do this.", 403)
-    return _page(request, 403, _("Not allowed"), _("You do not have access to this page."))
+    return _error(
+        request, 403, "forbidden", "You may not do this.",
+        _("Not allowed"), _("You do not have access to this page."),
+    )  # fmt: skip
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _for_api(request):
-        return _api_error("not_found", "There is nothing at this address.", 404)
-    return _page(
-        request,
-        404,
-        _("Page not found"),
-        _("There is no page at this address. Please check the link you followed."),
-    )
+    return _error(
+        request, 404, "not_found", "There is nothing at this address.",
+        _("Page not found"), _("There is no page at this address. Please check the link you followed."),
+    )  # fmt: skip
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
@@ -81,5 +80,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 def server_error(request: HttpRequest) -> HttpResponse:
     """Rendered without the request: whatever failed may fail again in a page's tags."""
     if _for_api(request):
-        return _api_error("server_error", "Something went wrong on our side; it has been logged.", 500)
+        return JsonResponse(
+            error_body("server_error", "Something went wrong on our side; it has been logged."), status=500
+        )
     return HttpResponse(loader.get_template("500.html").render(), status=500)

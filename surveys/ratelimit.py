@@ -79,7 +79,7 @@ def login_client_address(request: HttpRequest) -> str | None:
     """The client's address for django-axes (AXES_CLIENT_IP_CALLABLE), read as
     the rate limits read it; None when the request has none (a request built
     in code, such as a test client's force_login)."""
-    for address in (BaseThrottle().get_ident(request), request.META.get("REMOTE_ADDR")):  # type: ignore[arg-type]
+    for address in (client_ident(request), request.META.get("REMOTE_ADDR")):
         try:
             # django-axes stores it in an address column: never a made-up header's text.
             return str(ipaddress.ip_address(address or ""))

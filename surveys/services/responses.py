@@ -185,7 +185,7 @@ def _citizen_submit_direct(
             return _replayed(existing, wave, fingerprint, caller=None)
         # The insert also refuses a wave that closed since the caller read it.
         _require_open_now(wave)
-        raise UnknownLocality(f"Locality '{locality_code}' is not part of wave '{wave.code}'.")
+        raise _unknown_locality(wave, locality_code)
     response.pk, response.locality_id = inserted
     response._state.adding = False
     transaction.on_commit(
@@ -331,8 +331,12 @@ def _locality_id(wave: Wave, locality_code: str) -> int:
     )
     locality_id = next(iter(found), None)
     if locality_id is None:
-        raise UnknownLocality(f"Locality '{locality_code}' is not part of wave '{wave.code}'.")
+        raise _unknown_locality(wave, locality_code)
     return locality_id
+
+
+def _unknown_locality(wave: Wave, locality_code: str) -> UnknownLocality:
+    return UnknownLocality(f"Locality '{locality_code}' is not part of wave '{wave.code}'.")
 
 
 def _replayed(existing: Response, wave: Wave, fingerprint: str, *, caller: int | None) -> SubmitResult:
