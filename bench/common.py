@@ -50,12 +50,20 @@ def require_services() -> None:
 class Server:
     """gunicorn on production settings, plain HTTP on loopback."""
 
-    def __init__(self, port: int, workers: int, threads: int, root: Path = ROOT):
-        """``root``: the checkout whose code to serve (this one by default)."""
+    def __init__(
+        self,
+        port: int,
+        workers: int,
+        threads: int,
+        root: Path = ROOT,
+        settings: str = "coprod.settings.production",
+    ):
+        """``root``: the checkout whose code to serve (this one by default);
+        ``settings``: a settings module importable from it or from bench/."""
         self.port = port
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "coprod.settings.production",
+            "DJANGO_SETTINGS_MODULE": settings,
             "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "0",
@@ -66,6 +74,10 @@ class Server:
             "THROTTLE_ANON": "10000000/minute",
             "THROTTLE_WEB_START": "10000000/minute",
         }
+        if not settings.startswith("coprod."):  # one of bench/'s own
+            env["PYTHONPATH"] = os.pathsep.join(
+                filter(None, [str(ROOT / "bench"), os.environ.get("PYTHONPATH")])
+            )
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=root, env=env, check=True
         )

@@ -19,6 +19,8 @@ that the database holds every response the servers acknowledged.
 
     # this checkout against the issue's yardstick
     .venv/bin/python bench/rotate.py --html
+    # the least the project's stack can do per request, against the same yardstick
+    .venv/bin/python bench/rotate.py --html --floor
     # the code of an earlier commit against this one (A/B)
     git worktree add /tmp/before <commit> && .venv/bin/python bench/rotate.py /tmp/before .
 
@@ -30,6 +32,7 @@ packages.
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import random
 import shutil
@@ -53,6 +56,7 @@ from common import Server, cpu_by_program, django_setup, prepare, require_servic
 from submit import REQUESTS_PER_JOURNEY, bodies, response_count, run_html, run_wrk
 
 BARE = "bare"
+INSERT, PAGE = "insert", "page"  # the floor's two views (bench/floor_urls.py)
 
 
 @dataclass
@@ -63,6 +67,11 @@ class Target:
     port: int
     pids: list[int]
     html: bool = False
+    # The floor's targets (--floor): wrk's path and, for a page, the Cookie
+    # header it sends with GET requests instead of posting bodies.
+    floor: str | None = None
+    path: str | None = None
+    cookie: str | None = None
     rates: list[float] = field(default_factory=list)
     cpu_ms: list[float] = field(default_factory=list)
     p95_ms: list[float] = field(default_factory=list)  # per request
@@ -109,6 +118,18 @@ def label(checkout: str) -> str:
     return f"{commit or Path(checkout).resolve().name}{'+' if dirty.stdout.strip() else ''}"
 
 
+def floor_cookie(port: int) -> str:
+    """The Cookie header of a visitor with a session and a CSRF cookie on the floor's server."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/floor/session/")
+    response = connection.getresponse()
+    response.read()
+    cookies = [header.split(";", 1)[0] for header in response.headers.get_all("Set-Cookie") or []]
+    if response.status != 200 or len(cookies) != 2:
+        raise SystemExit(f"The floor's session did not start: {response.status} {cookies}")
+    return "; ".join(cookies)
+
+
 def children(pid: int) -> list[int]:
     found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
     return [int(p) for p in found]
@@ -129,12 +150,20 @@ def main() -> None:
     parser.add_argument("--localities", type=int, default=20)
     parser.add_argument("--port", type=int, default=8801)
     parser.add_argument("--no-bare", action="store_true", help="compare the checkouts only")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also serve bench/floor_urls.py's views in the first checkout's stack: the least an API "
+        "submission and a journey page can cost there",
+    )
     args = parser.parse_args()
     require_services()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk).")
     if args.rounds < 1 or args.burst < 1:
         raise SystemExit("--rounds and --burst must be at least 1.")
+    if args.floor and args.no_bare:
+        raise SystemExit("--floor is read against the bare view: drop --no-bare.")
 
     django_setup()
     wave, localities = prepare(args.localities)
@@ -156,6 +185,19 @@ def main() -> None:
             targets.append(Target(f"{name} API", port, [server.process.pid]))
             if args.html:
                 targets.append(Target(f"{name} HTML", port, [server.process.pid], html=True))
+        if args.floor:
+            port = args.port + len(args.checkouts) + 1
+            root = Path(args.checkouts[0]).resolve()
+            server = Server(port, args.workers, args.threads, root=root, settings="floor_settings")
+            processes.append(server.process)
+            pids, name = [server.process.pid], label(args.checkouts[0])
+            targets.append(
+                Target(f"{name} floor insert", port, pids, floor=INSERT, path=f"/floor/insert/{wave}/")
+            )
+            cookie = floor_cookie(port)
+            targets.append(
+                Target(f"{name} floor page", port, pids, floor=PAGE, path="/floor/page/", cookie=cookie)
+            )
         before = response_count(wave)
         acknowledged = 0
         for target in targets:  # warm every server up
@@ -195,7 +237,7 @@ def main() -> None:
     report(targets, args)
     # wrk stops at its deadline without reading the replies in flight: those
     # responses are stored, never acknowledged (at most one per connection and burst).
-    bursts = (args.rounds + 1) * sum(1 for t in targets if not t.html and t.name != BARE)
+    bursts = (args.rounds + 1) * sum(1 for t in targets if not t.html and t.name != BARE and not t.floor)
     in_flight = stored - acknowledged
     ok = 0 <= in_flight <= bursts * args.connections
     print(
@@ -231,10 +273,11 @@ def burst(
             html["completions"],
             html["request_p95"] * 1000,
         )
-    result = run_wrk(target.port, path, bodies_file, seconds, args.connections)
+    result = run_wrk(target.port, target.path or path, bodies_file, seconds, args.connections, target.cookie)
     if result["other"] or result["errors"]:
         raise SystemExit(f"{target.name}: {result}")
-    stored = result["created"] if target.name != BARE else 0  # the bare view writes its own table
+    # The bare view and the floor write their own table, or nothing.
+    stored = result["created"] if target.name != BARE and not target.floor else 0
     rate = result["created"] / (result["duration_us"] / 1e6)
     return rate, result["created"], stored, result["p95_us"] / 1000
 
@@ -245,7 +288,7 @@ def report(targets: list[Target], args: argparse.Namespace) -> None:
         f"API C={args.connections} (wrk -t2), HTML {args.html_clients} Python client threads"
     )
     for t in targets:
-        unit = "completions/s" if t.html else ("requests/s" if t.name == BARE else "responses/s")
+        unit = "completions/s" if t.html else ("requests/s" if t.name == BARE or t.floor else "responses/s")
         print(
             f"  {t.name:<30} median {statistics.median(t.rates):8.1f} {unit:<14}"
             f"gunicorn CPU {statistics.median(t.cpu_ms):.2f} ms per request"
@@ -257,7 +300,7 @@ def report(targets: list[Target], args: argparse.Namespace) -> None:
     if bare is not None:
         print("Per round, as a fraction of the bare view (median; the issue's target as the same fraction):")
         for t in targets:
-            if t is bare:
+            if t is bare or t.floor:
                 continue
             scale = REQUESTS_PER_JOURNEY if t.html else 1
             target = (
@@ -269,7 +312,23 @@ def report(targets: list[Target], args: argparse.Namespace) -> None:
             print(
                 f"  {t.name:<30} {statistics.median(ratios):.3f} {kind} (rounds {spread}), target {target:.2f}"
             )
-    checkouts = [t for t in targets if t is not bare]
+    floors = [t for t in targets if t.floor]
+    if bare is not None and floors:
+        print(
+            "The floor, per round as a fraction of the bare view (median): the most the project's stack allows"
+        )
+        for t in floors:
+            ratios = [rate / b for rate, b in zip(t.rates, bare.rates, strict=True)]
+            spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+            target = (
+                ISSUE_API_TARGET if t.floor == INSERT else ISSUE_HTML_TARGET * REQUESTS_PER_JOURNEY
+            ) / ISSUE_BARE_RPS
+            bound = "an API submission" if t.floor == INSERT else "each request of a journey"
+            print(
+                f"  {t.name:<30} {statistics.median(ratios):.3f} (rounds {spread}): the ceiling for {bound}, "
+                f"whose target is {target:.2f}"
+            )
+    checkouts = [t for t in targets if t is not bare and not t.floor]
     firsts = {t.html: t for t in reversed(checkouts)}
     if len(checkouts) > len(firsts):
         print("Per round, against the first checkout (median of the ratios):")

@@ -1,5 +1,7 @@
 -- wrk script for bench/submit.py: POST complete citizen responses, each with a
 -- fresh submission_id, cycling through pre-generated valid answer bodies.
+-- With BENCH_METHOD=GET it fetches BENCH_PATH instead (bench/rotate.py --floor),
+-- sending BENCH_COOKIE; BENCH_OK is the status counted as served (201 by default).
 local threads = {}
 local counter = 0
 
@@ -15,6 +17,9 @@ function init(args)
     table.insert(bodies, line)
   end
   path = os.getenv("BENCH_PATH")
+  method = os.getenv("BENCH_METHOD") or "POST"
+  cookie = os.getenv("BENCH_COOKIE")
+  ok = tonumber(os.getenv("BENCH_OK") or "201")
   math.randomseed(os.time() * 1000 + id)
   created, other, sent = 0, 0, 0
   statuses = {}
@@ -30,12 +35,15 @@ end
 
 function request()
   sent = sent + 1
+  if method == "GET" then
+    return wrk.format("GET", path, {["Cookie"] = cookie})
+  end
   local body = string.gsub(bodies[(sent % #bodies) + 1], "SUBMISSION_ID", uuid4())
   return wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
 end
 
 function response(status, headers, body)
-  if status == 201 then
+  if status == ok then
     created = created + 1
   else
     other = other + 1

@@ -79,8 +79,15 @@ def response_count(wave_code: str) -> int:
     return Response.objects.filter(wave__code=wave_code).count()
 
 
-def run_wrk(port: int, path: str, bodies_file: str, duration: int, connections: int) -> dict[str, int]:
+def run_wrk(
+    port: int, path: str, bodies_file: str, duration: int, connections: int, get_cookie: str | None = None
+) -> dict[str, int]:
+    """wrk posting the bodies to ``path`` (``created`` counts the 201s); with
+    ``get_cookie``, fetching ``path`` with that Cookie header (``created``
+    counts the 200s)."""
     env = {**os.environ, "BENCH_BODIES": bodies_file, "BENCH_PATH": path}
+    if get_cookie is not None:
+        env.update(BENCH_METHOD="GET", BENCH_COOKIE=get_cookie, BENCH_OK="200")
     result = subprocess.run(
         [
             "wrk",
