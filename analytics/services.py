@@ -359,17 +359,42 @@ def wave_qvalues_update(*, wave_id: int) -> int:
             .order_by("pk")
             .only("pk", "p_value", "suppressed", "q_value")
         )
-        tested = [r for r in rows if r.p_value is not None and not r.suppressed]
-        qs = dict(zip([r.pk for r in tested], bh_qvalues([r.p_value for r in tested]), strict=True))  # type: ignore[misc]
+        due = _qvalues_due([(r.pk, r.p_value, r.suppressed, r.q_value) for r in rows])
         changed = []
         for row in rows:
-            q = qs.get(row.pk)
-            if row.q_value != q:
-                row.q_value = q
+            if row.pk in due:
+                row.q_value = due[row.pk]
                 changed.append(row)
         _qvalues_write(changed)
-        updated += len(qs)
+        updated += sum(1 for r in rows if r.p_value is not None and not r.suppressed)
     return updated
+
+
+def _qvalues_due(rows: list[tuple[int, float | None, bool, float | None]]) -> dict[int, float | None]:
+    """Of the (pk, p-value, suppressed, stored q-value) of one wave's rows at
+    one level and variant, ordered by pk: {pk: its q-value} of every row whose
+    stored q-value is not the one Benjamini-Hochberg gives. Pure."""
+    tested = [(pk, p) for pk, p, suppressed, _q in rows if p is not None and not suppressed]
+    qs = dict(zip([pk for pk, _p in tested], bh_qvalues([p for _pk, p in tested]), strict=True))
+    return {pk: qs.get(pk) for pk, _p, _suppressed, q in rows if q != qs.get(pk)}
+
+
+def stale_qvalue_waves(wave_id: int | None = None) -> list[int]:
+    """The waves (not archived) whose stored q-values are not those of their
+    rows' current p-values: a recompute clears the q-values of its locality's
+    rows and leaves them to a wave_qvalues task, which can be lost (broker
+    down, worker killed, its pending mark held). Reads only, without locks."""
+    waves = sorted({w for w, _locality in wave_locality_pairs(wave_id)})
+    rows = (
+        GapRow.objects.filter(wave_id__in=waves, level__in=GAP_LEVELS)
+        .order_by("wave_id", "level", "weighted", "pk")
+        .values_list("wave_id", "level", "weighted", "pk", "p_value", "suppressed", "q_value")
+    )
+    stale = []
+    for (stale_wave, _level, _weighted), group in itertools.groupby(rows.iterator(), key=lambda r: r[:3]):
+        if stale_wave not in stale and _qvalues_due([r[3:] for r in group]):
+            stale.append(stale_wave)
+    return stale
 
 
 def _qvalues_write(rows: list[GapRow]) -> None:
@@ -559,8 +584,15 @@ def lagging_recompute(*, wave_id: int | None = None) -> list[RecomputeResult]:
     results = [
         locality_recompute(wave_id=lag.wave_id, locality_id=lag.locality_id) for lag in lagging_pairs(wave_id)
     ]
-    for changed_wave in {r.wave_id for r in results}:
+    recomputed = {r.wave_id for r in results}
+    for changed_wave in recomputed:
         wave_qvalues_update(wave_id=changed_wave)
+    # Also any wave whose q-values a lost wave_qvalues task left behind its
+    # p-values (its localities' figures are fresh, so nothing above found it).
+    for stale_wave in stale_qvalue_waves(wave_id):
+        if stale_wave not in recomputed:
+            logger.info("reconciler redid the q-values of wave %s", stale_wave)
+            wave_qvalues_update(wave_id=stale_wave)
     if results:
         logger.info("reconciler recomputed %d lagging localities", len(results))
     return results

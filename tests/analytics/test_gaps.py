@@ -123,6 +123,37 @@ def test_changing_a_threshold_recomputes_suppression(wave: Wave, locality_a) -> 
     assert not GapRow.objects.get(locality=locality_a, level="overall").suppressed
 
 
+def test_the_reconciler_redoes_q_values_a_lost_task_left_behind(
+    wave: Wave, locality_a, locality_b, monkeypatch
+) -> None:
+    """A recompute clears its locality's q-values and leaves them to a
+    wave_qvalues task. When that task is lost (the broker down as the worker
+    sends it, the task's pending mark held, the worker killed), every
+    locality's figures are fresh, yet the reconciler must still put the
+    q-values right: not leave them empty until the nightly rebuild."""
+    from analytics import pending
+    from analytics.services import lagging_pairs, lagging_recompute
+    from analytics.tasks import recompute_locality_task
+
+    citizens(wave, "alpha", 20, 0.7, seed=8)
+    citizens(wave, "beta", 20, 0.3, seed=9)
+    for i in range(3):
+        official(wave, locality_a, f"oa{i}", lambda a, i=i: 20 + 9 * i)
+        official(wave, locality_b, f"ob{i}", lambda a, i=i: 60 - 9 * i)
+    call_command("recompute", wave=wave.code)
+    assert_gaps_match(wave, [locality_a, locality_b])
+
+    monkeypatch.setattr(pending, "schedule_qvalues", lambda wave_id: None)  # the q-value task is lost
+    citizens(wave, "alpha", 5, 0.1, seed=10)
+    recompute_locality_task.apply(args=(wave.pk, locality_a.pk), throw=True)
+    assert not lagging_pairs(wave.pk)
+    assert GapRow.objects.filter(locality=locality_a, suppressed=False, q_value=None).exclude(p_value=None)
+
+    lagging_recompute()  # what beat runs every minute
+
+    assert_gaps_match(wave, [locality_a, locality_b])
+
+
 # --- the gap API ---------------------------------------------------------------------
 
 
