@@ -249,20 +249,25 @@ def test_concurrent_submissions_to_one_locality_are_all_counted(live_wave: Wave,
 @contextmanager
 def broker_unreachable():
     """Point the Celery app at a port nothing listens on, then back."""
-    real = app.conf.broker_url
+    real = app.conf.broker_url, app.conf.broker_write_url
 
-    def switch(url: str) -> None:
+    def switch(url: str, write_url: str) -> None:
         # New producers are made for the new URL; the pools of the real broker
         # stay open (kombu keeps them per connection) for when it comes back.
+        # Publishing connects to broker_write_url, which the app copied from
+        # broker_url when it was configured: setting broker_url alone changed
+        # nothing, and tasks still reached the real broker.
         app.conf.broker_url = url
+        app.conf.broker_write_url = write_url
         app._pool = None
         app.amqp._producer_pool = None
 
-    switch("redis://127.0.0.1:1/0")
+    switch("redis://127.0.0.1:1/0", "redis://127.0.0.1:1/0")
     try:
+        assert app.connection_for_write().as_uri() == "redis://127.0.0.1:1/0"
         yield
     finally:
-        switch(real)
+        switch(*real)
         pending._broker_down_until = 0.0
 
 
