@@ -162,7 +162,17 @@ def schedule_qvalues(wave_id: int) -> None:
             if client is not None
             else cache.add(name, 1, timeout=settings.ANALYTICS_PENDING_TTL)
         )
-        if marked:
-            wave_qvalues_task.apply_async((wave_id,), countdown=settings.ANALYTICS_COALESCE_SECONDS)
     except Exception:  # noqa: BLE001
         logger.warning("could not schedule q-values of wave %s; the reconciler will", wave_id)
+        return
+    if not marked:
+        return
+    try:
+        wave_qvalues_task.apply_async((wave_id,), countdown=settings.ANALYTICS_COALESCE_SECONDS)
+    except Exception:  # noqa: BLE001
+        # No task is coming: drop its mark, or the wave's next recomputes
+        # would send none either until the mark expires.
+        logger.warning(
+            "broker unavailable; could not schedule q-values of wave %s; the reconciler will", wave_id
+        )
+        clear_qvalues(wave_id)

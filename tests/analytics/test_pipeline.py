@@ -298,6 +298,22 @@ def test_with_the_broker_down_responses_are_saved_quickly_and_figures_catch_up(
     assert IndexRow.objects.get(locality=locality_a, audience="citizen", level="overall").n == 5
 
 
+def test_a_q_value_task_the_broker_refused_leaves_no_mark_behind(live_wave: Wave, locality_a) -> None:
+    """A worker that cannot send the wave's q-value task drops the wave's
+    q-value mark, so the wave's next recompute sends one (else none would go
+    until the mark expired, and the q-values would wait for the reconciler)."""
+    from surveys.redis import key as redis_key
+    from surveys.redis import redis_client
+
+    mark = redis_key(pending._qvalues_key(live_wave.pk))
+    with broker_unreachable():
+        pending.schedule_qvalues(live_wave.pk)
+    assert redis_client().get(mark) is None
+
+    pending.schedule_qvalues(live_wave.pk)  # the broker is back: the next recompute's
+    assert redis_client().get(mark) is not None, "no q-value task was sent"
+
+
 LOCK_HOLDER = """
 import os, sys, time
 sys.path.insert(0, {root!r})
