@@ -1,10 +1,13 @@
 """The site's error pages: JSON under /api/ (the API's one error shape), a page
 in the visitor's language everywhere else. Django calls these for errors raised
 outside the API's own views (no such URL, a malformed request, a failed CSRF
-check, an unexpected failure)."""
+check, an unexpected failure, a service out of reach)."""
 
 from __future__ import annotations
 
+import sys
+
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
@@ -16,6 +19,19 @@ from django.utils.translation import gettext_lazy as _
 from surveys.api.errors import error_body
 
 API_PREFIX = "/api/"
+
+# Failures of a service, not of the request or the code: the database or
+# Redis (throttles, sessions, the cache) out of reach or failing for now.
+# They answer 503 with Retry-After rather than 500: nothing is wrong with
+# what the client sent, and the same request will succeed once it is back.
+OUTAGE_RETRY_AFTER = 30  # seconds
+
+
+def _outage(exc: BaseException | None) -> bool:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return isinstance(exc, OperationalError | InterfaceError | RedisConnectionError | RedisTimeoutError)
 
 
 def _for_api(request: HttpRequest) -> bool:
@@ -78,9 +94,43 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """Rendered without the request: whatever failed may fail again in a page's tags."""
-    if _for_api(request):
-        return JsonResponse(
-            error_body("server_error", "Something went wrong on our side; it has been logged."), status=500
+    """An exception no view handled (Django calls this while handling it, and
+    logs it either way). Rendered without the request: whatever failed may
+    fail again in a page's tags (a session in an unreachable Redis)."""
+    if _outage(sys.exc_info()[1]):
+        status, code, api_message = (
+            503,
+            "service_unavailable",
+            (
+                "A service this request needs is out of reach for now; try again later. "
+                "A submission sent again with the same submission_id is never stored twice."
+            ),
         )
-    return HttpResponse(loader.get_template("500.html").render(), status=500)
+        title, message = (
+            _("Briefly unavailable"),
+            _(
+                "Coprod cannot reach one of its services just now. Answers you already saved are kept; "
+                "please try again in a minute."
+            ),
+        )
+    else:
+        status, code, api_message = (
+            500,
+            "server_error",
+            "Something went wrong on our side; it has been logged.",
+        )
+        title, message = (
+            _("Something went wrong"),
+            _(
+                "An error on our side stopped this page. It has been recorded. Answers you already saved are "
+                "kept; please try again in a few minutes."
+            ),
+        )
+    if _for_api(request):
+        response: HttpResponse = JsonResponse(error_body(code, api_message), status=status)
+    else:
+        page = loader.get_template("500.html").render({"title": title, "message": message})
+        response = HttpResponse(page, status=status)
+    if status == 503:
+        response["Retry-After"] = str(OUTAGE_RETRY_AFTER)
+    return response

@@ -4,10 +4,15 @@ form field it is an error beside its question: tests/surveys/test_web.py)."""
 
 from __future__ import annotations
 
-import pytest
-from django.test import Client
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from surveys.models import Wave
+import pytest
+from django.db import OperationalError
+from django.test import Client, override_settings
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from surveys.models import Response, Wave
 
 pytestmark = pytest.mark.django_db
 
@@ -54,14 +59,30 @@ def test_a_form_without_its_csrf_token_gets_a_page_that_says_what_to_do(wave: Wa
     assert '<html lang="de">' in page and "Formular abgelaufen" in page
 
 
-def test_an_unexpected_failure_is_500_json_under_the_api(api: Client, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("failure", "status", "code", "retry_after"),
+    [
+        (RuntimeError("boom"), 500, "server_error", None),
+        (
+            OperationalError("connection to server at 127.0.0.1, port 5432 failed"),
+            503,
+            "service_unavailable",
+            "30",
+        ),
+        (RedisConnectionError("Error 111 connecting to 127.0.0.1:6379"), 503, "service_unavailable", "30"),
+    ],
+)
+def test_an_unexpected_failure_is_json_under_the_api_and_503_when_a_service_is_out_of_reach(
+    monkeypatch, failure: Exception, status: int, code: str, retry_after: str | None
+) -> None:
     def broken(*args, **kwargs):
-        raise RuntimeError("boom")
+        raise failure
 
     monkeypatch.setattr("surveys.api.views.waves_for_api", broken)
     response = Client(raise_request_exception=False).get("/api/v1/waves/")
-    assert response.status_code == 500
-    assert response.json()["code"] == "server_error"
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    assert response.get("Retry-After") == retry_after
 
 
 def test_an_unexpected_failure_is_a_page_elsewhere(monkeypatch) -> None:
@@ -70,8 +91,8 @@ def test_an_unexpected_failure_is_a_page_elsewhere(monkeypatch) -> None:
 
     monkeypatch.setattr("surveys.views.common.render", broken)
     response = Client(raise_request_exception=False).get("/", headers={"accept-language": "cs"})
-    assert response.status_code == 500
-    assert '<html lang="cs">' in response.content.decode()
+    assert response.status_code == 500 and "Retry-After" not in response
+    assert '<html lang="cs">' in response.content.decode() and "Něco se pokazilo" in response.content.decode()
 
 
 def test_a_cookie_holding_a_nul_character_is_ignored(wave: Wave) -> None:
@@ -92,3 +113,68 @@ def test_a_400_before_the_language_is_chosen_is_still_wholly_in_the_visitors_lan
     assert response.status_code == 400
     assert '<html lang="da">' in page and "Forespørgslen blev ikke forstået" in page
     assert "Accept-Language" in response["Vary"]
+
+
+# --- a service out of reach: 503 with Retry-After, not 500 ----------------------------------
+
+
+@contextmanager
+def throttles_out_of_reach(settings) -> Iterator[None]:
+    """The rate limits' Redis client pointed at a port nothing listens on."""
+    from surveys.redis import redis_client, redis_script
+
+    real = settings.REDIS_URL
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    redis_client.cache_clear(), redis_script.cache_clear()
+    try:
+        yield
+    finally:
+        settings.REDIS_URL = real
+        redis_client.cache_clear(), redis_script.cache_clear()
+
+
+def test_a_submission_while_redis_is_out_of_reach_is_503_and_stored_once_it_is_back(
+    wave: Wave, services, settings
+) -> None:
+    from tests.surveys.test_api import payload, post
+
+    body = payload(wave)
+    with throttles_out_of_reach(settings):
+        refused = post(Client(raise_request_exception=False), wave, body)
+
+    assert refused.status_code == 503
+    assert refused.json()["code"] == "service_unavailable"
+    assert refused["Retry-After"] == "30"
+    assert not Response.objects.exists()
+    assert post(Client(), wave, body).status_code == 201
+    assert post(Client(), wave, body).status_code == 200
+    assert Response.objects.count() == 1
+
+
+def test_starting_while_redis_is_out_of_reach_is_a_503_page_in_the_visitors_language(
+    wave: Wave, services, settings
+) -> None:
+    browser = Client(raise_request_exception=False, headers={"accept-language": "cs"})
+    with throttles_out_of_reach(settings):
+        response = browser.post(f"/w/{wave.code}/", {"locality": "alpha"})
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    page = response.content.decode()
+    assert '<html lang="cs">' in page and "Dočasně nedostupné" in page
+
+
+def test_journey_pages_are_served_while_the_cache_is_out_of_reach(wave: Wave, services) -> None:
+    browser = Client()
+    started = browser.post(f"/w/{wave.code}/", {"locality": "alpha"})
+    unreachable = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+
+    with override_settings(CACHES=unreachable):
+        response = browser.get(started["Location"])  # sessions fall back to the database
+
+    assert response.status_code == 200
