@@ -115,7 +115,7 @@ class GapCSVRenderer(BaseRenderer):
     def render(
         self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
     ) -> bytes:
-        if not isinstance(data, list):  # an error body
+        if not isinstance(data, list):  # not the table (the view renders its errors as JSON)
             return json.dumps(data).encode()
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=GAP_CSV_COLUMNS)
@@ -135,7 +135,7 @@ class GapXLSXRenderer(BaseRenderer):
     def render(
         self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
     ) -> bytes:
-        if not isinstance(data, list):  # an error body
+        if not isinstance(data, list):  # not the table (the view renders its errors as JSON)
             return json.dumps(data).encode()
         from openpyxl import Workbook
 
@@ -218,3 +218,11 @@ class GapListApi(APIView):
         return paginator.get_paginated_response(
             GapRowSerializer(page, many=True, context={"disclosure": disclosure}).data
         )
+
+    def handle_exception(self, exc: Exception) -> Response:
+        """Errors in the API's JSON shape, as JSON, also when the caller asked
+        for the CSV or xlsx file (not the file's type around a JSON body)."""
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
