@@ -7,7 +7,8 @@ import io
 import json
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -20,7 +21,7 @@ from analytics.disclosure import Disclosure, disclosure_for_user
 from analytics.models import Level
 from analytics.selectors import freshness, gaps_for_wave, indices_for_wave
 from analytics.services import GAP_LEVELS
-from surveys.api.views import NOT_FOUND, error_response
+from surveys.api.views import error_response, errors_of_every_endpoint
 from surveys.models import Audience, Wave
 from surveys.selectors import wave_get
 
@@ -35,11 +36,18 @@ PAGING = [
     OpenApiParameter("page", int, required=False),
     OpenApiParameter("page_size", int, required=False, description="Up to 1000 (default 100)."),
 ]
-READ_ERRORS = {
-    401: error_response("not_authenticated."),
-    403: error_response("forbidden."),
-    404: NOT_FOUND,
-}
+JSON = "application/json"
+
+
+def read_errors(bad_filter: str) -> dict[int, OpenApiResponse]:
+    return {
+        **errors_of_every_endpoint(
+            f"invalid_response: {bad_filter} (errors per parameter)",
+            "not_authenticated: no credentials",
+        ),
+        403: error_response("forbidden: not a survey manager, analyst or official."),
+        404: error_response("not_found: no such wave, or a page past the last one (or not a page number)."),
+    }
 
 
 def readable_wave(request: Request, code: str) -> tuple[Wave, Disclosure]:
@@ -55,6 +63,8 @@ def readable_wave(request: Request, code: str) -> tuple[Wave, Disclosure]:
 
 
 class IndexListApi(APIView):
+    pagination_class = Pages  # read by the schema; get() paginates itself
+
     @extend_schema(
         operation_id="indices_list",
         summary="Engagement indices of a wave",
@@ -75,7 +85,7 @@ class IndexListApi(APIView):
         ],
         responses={
             200: IndexRowSerializer(many=True),
-            **READ_ERRORS,
+            **read_errors("an unknown audience or level"),
         },
     )
     def get(self, request: Request, wave: str) -> Response:
@@ -160,6 +170,7 @@ def _flag(params: Any, name: str) -> bool:
 
 class GapListApi(APIView):
     renderer_classes = [JSONRenderer, GapCSVRenderer, GapXLSXRenderer]
+    pagination_class = Pages  # read by the schema; get() paginates itself
 
     @extend_schema(
         operation_id="gaps_list",
@@ -192,8 +203,18 @@ class GapListApi(APIView):
             *PAGING,
         ],
         responses={
-            200: GapRowSerializer(many=True),
-            **READ_ERRORS,
+            (200, JSON): GapRowSerializer(many=True),
+            (200, GapCSVRenderer.media_type): OpenApiResponse(
+                OpenApiTypes.STR, description="?format=csv: every matching row, one column per figure."
+            ),
+            (200, GapXLSXRenderer.media_type): OpenApiResponse(
+                OpenApiTypes.BINARY, description="?format=xlsx: the same table as an Excel workbook."
+            ),
+            # Errors are JSON whatever the format asked for (see handle_exception).
+            **{
+                (status, JSON): response
+                for status, response in read_errors("an unknown level, or weighted not true or false").items()
+            },
         },
     )
     def get(self, request: Request, wave: str) -> Response:

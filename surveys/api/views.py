@@ -41,6 +41,30 @@ def error_response(description: str) -> OpenApiResponse:
 
 
 NOT_FOUND = error_response("not_found: no such wave (or not visible to you).")
+# Errors any endpoint may give, whatever it does (docs/api.md, "Errors").
+MALFORMED = "bad_request: a NUL character in the address or query string, or too many query parameters"
+BAD_CREDENTIALS = "authentication_failed: an Authorization header with an unknown or malformed token"
+NOT_ACCEPTABLE = error_response(
+    "not_acceptable: the Accept header asks for a format this endpoint does not give."
+)
+THROTTLED = error_response("throttled; see the Retry-After header.")
+PAYLOAD_TOO_LARGE = error_response("payload_too_large.")
+UNSUPPORTED_MEDIA_TYPE = error_response("unsupported_media_type: send application/json (UTF-8, -16 or -32).")
+
+
+def errors_of_every_endpoint(
+    bad_request: str = "", not_authenticated: str = "", authenticates: bool = True
+) -> dict[int, OpenApiResponse]:
+    """400, 401, 406 and 429 as any endpoint may give them, each description
+    led by the endpoint's own reasons for that status, if any."""
+    errors = {
+        400: error_response("; ".join(filter(None, [bad_request, MALFORMED])) + "."),
+        406: NOT_ACCEPTABLE,
+        429: THROTTLED,
+    }
+    if authenticates:
+        errors[401] = error_response("; ".join(filter(None, [not_authenticated, BAD_CREDENTIALS])) + ".")
+    return errors
 
 
 def _visible_wave(request: Request, code: str) -> Wave:
@@ -61,7 +85,10 @@ class WaveListApi(APIView):
             "Survey managers see waves of every status and may filter with ?status=."
         ),
         parameters=[OpenApiParameter("status", str, enum=WaveStatus.values, required=False)],
-        responses={200: WaveSerializer(many=True)},
+        responses={
+            200: WaveSerializer(many=True),
+            **errors_of_every_endpoint("invalid_response: an unknown status (errors.status)"),
+        },
     )
     def get(self, request: Request) -> Response:
         status_filter = request.query_params.get("status")
@@ -77,7 +104,7 @@ class WaveDetailApi(APIView):
     @extend_schema(
         operation_id="waves_retrieve",
         summary="One wave",
-        responses={200: WaveSerializer, 404: NOT_FOUND},
+        responses={200: WaveSerializer, 404: NOT_FOUND, **errors_of_every_endpoint()},
     )
     def get(self, request: Request, wave: str) -> Response:
         return Response(WaveSerializer(_visible_wave(request, wave)).data)
@@ -96,7 +123,7 @@ class WaveQuestionnaireApi(APIView):
             "docs/questionnaire-format.md for the meaning of each field."
         ),
         parameters=[OpenApiParameter("audience", str, OpenApiParameter.PATH, enum=Audience.values)],
-        responses={200: QuestionnaireSerializer, 404: NOT_FOUND},
+        responses={200: QuestionnaireSerializer, 404: NOT_FOUND, **errors_of_every_endpoint()},
     )
     def get(self, request: Request, wave: str, audience: str) -> Response:
         if audience not in Audience.values:
@@ -123,20 +150,19 @@ class ResponseSubmitApi(APIView):
         responses={
             201: SubmissionResultSerializer,
             200: OpenApiResponse(SubmissionResultSerializer, description="A safe retry."),
-            400: error_response(
+            **errors_of_every_endpoint(
                 "invalid_response (errors per field, answers as answers.<item>), "
-                "unknown_locality, invitation_invalid, malformed_json."
+                "unknown_locality, invitation_invalid, malformed_json",
+                "not_authenticated: an official response needs a signed-in official",
             ),
-            401: error_response("not_authenticated: an official response needs a signed-in official."),
             403: error_response(
                 "forbidden: wrong audience for the invitation or caller, "
                 "or a locality the official is not bound to."
             ),
             404: NOT_FOUND,
             409: error_response("wave_not_open, invitation_used, submission_conflict."),
-            413: error_response("payload_too_large."),
-            415: error_response("unsupported_media_type: send application/json."),
-            429: error_response("throttled; see the Retry-After header."),
+            413: PAYLOAD_TOO_LARGE,
+            415: UNSUPPORTED_MEDIA_TYPE,
         },
     )
     def post(self, request: Request, wave: str) -> Response:
@@ -191,8 +217,14 @@ class AuthTokenApi(APIView):
         request=TokenRequestSerializer,
         responses={
             200: TokenSerializer,
-            400: error_response("invalid_credentials."),
-            429: error_response("throttled, or locked_out after too many failed attempts."),
+            **errors_of_every_endpoint(
+                "invalid_credentials; invalid_response: username or password missing or not text "
+                "(errors per field); malformed_json",
+                authenticates=False,
+            ),
+            413: PAYLOAD_TOO_LARGE,
+            415: UNSUPPORTED_MEDIA_TYPE,
+            429: error_response("throttled, or locked_out after too many failed attempts; see Retry-After."),
         },
         auth=[],
     )
