@@ -87,14 +87,14 @@ def computed(wave: Wave) -> Wave:
 
 
 def test_every_operation_documents_the_errors_any_endpoint_may_give(schema: dict[str, Any]) -> None:
-    # 400 bad_request (a NUL in the query, too many parameters), 406, 429 on
-    # every endpoint; 401 wherever a token is read (not the token endpoint).
+    # 400 bad_request (a NUL in the query, too many parameters), 406, 429 and
+    # 503 on every endpoint; 401 wherever a token is read (not the token endpoint).
     for path, operations in schema["paths"].items():
         if path in ("/api/v1/schema/",):
             continue
         for method, operation in operations.items():
             documented = set(operation["responses"])
-            expected = {"400", "406", "429"} | (set() if path == TOKEN else {"401"})
+            expected = {"400", "406", "429", "503"} | (set() if path == TOKEN else {"401"})
             assert expected <= documented, f"{method.upper()} {path} lacks {expected - documented}"
 
 

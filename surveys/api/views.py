@@ -48,6 +48,9 @@ NOT_ACCEPTABLE = error_response(
     "not_acceptable: the Accept header asks for a format this endpoint does not give."
 )
 THROTTLED = error_response("throttled; see the Retry-After header.")
+UNAVAILABLE = error_response(
+    "service_unavailable: the database or Redis is out of reach for now; retry after Retry-After seconds."
+)
 PAYLOAD_TOO_LARGE = error_response("payload_too_large.")
 UNSUPPORTED_MEDIA_TYPE = error_response("unsupported_media_type: send application/json (UTF-8, -16 or -32).")
 
@@ -55,12 +58,13 @@ UNSUPPORTED_MEDIA_TYPE = error_response("unsupported_media_type: send applicatio
 def errors_of_every_endpoint(
     bad_request: str = "", not_authenticated: str = "", authenticates: bool = True
 ) -> dict[int, OpenApiResponse]:
-    """400, 401, 406 and 429 as any endpoint may give them, each description
-    led by the endpoint's own reasons for that status, if any."""
+    """400, 401, 406, 429 and 503 as any endpoint may give them, each
+    description led by the endpoint's own reasons for that status, if any."""
     errors = {
         400: error_response("; ".join(filter(None, [bad_request, MALFORMED])) + "."),
         406: NOT_ACCEPTABLE,
         429: THROTTLED,
+        503: UNAVAILABLE,
     }
     if authenticates:
         errors[401] = error_response("; ".join(filter(None, [not_authenticated, BAD_CREDENTIALS])) + ".")
