@@ -243,6 +243,17 @@ def test_invalid_answers_are_400_with_every_problem_by_item(api: Client, wave: W
     assert Response.objects.count() == 0
 
 
+def test_the_problems_are_in_the_callers_language_and_the_summary_in_english(api: Client, wave: Wave) -> None:
+    body = payload(wave)
+    del body["answers"]["gender"]
+
+    response = post(api, wave, body, **{"accept-language": "fr"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"answers.gender": ["Cette question nécessite une réponse."]}
+    assert response.json()["message"] == "The response does not fit the questionnaire."
+
+
 def test_a_number_no_float_can_hold_is_an_invalid_answer_not_a_crash(api: Client, wave: Wave) -> None:
     body = payload(wave)
     body["answers"]["household_size"] = 10**400
