@@ -580,10 +580,21 @@ def lagging_pairs(wave_id: int | None = None) -> list[Lag]:
 
 
 def lagging_recompute(*, wave_id: int | None = None) -> list[RecomputeResult]:
-    """The reconciler: recompute every lagging (wave, locality). Safe to run any time."""
-    results = [
-        locality_recompute(wave_id=lag.wave_id, locality_id=lag.locality_id) for lag in lagging_pairs(wave_id)
-    ]
+    """The reconciler: recompute every lagging (wave, locality). Safe to run any time.
+
+    A pair whose recompute fails (each is one transaction, so it leaves
+    nothing half-written) is logged and left for the next run: it does not
+    hold back the other localities' figures."""
+    results = []
+    for lag in lagging_pairs(wave_id):
+        try:
+            results.append(locality_recompute(wave_id=lag.wave_id, locality_id=lag.locality_id))
+        except Exception:
+            logger.exception(
+                "reconciler could not recompute wave %s locality %s; the next run retries it",
+                lag.wave_id,
+                lag.locality_id,
+            )
     recomputed = {r.wave_id for r in results}
     for changed_wave in recomputed:
         wave_qvalues_update(wave_id=changed_wave)

@@ -115,3 +115,11 @@ def test_prepared_statements_are_on_unless_turned_off_for_a_pooler(value: str | 
     assert result.returncode == 0, result.stderr
     assert ("'server_side_binding': True, 'prepare_threshold': 5" in result.stdout) is prepared
     assert "'keepalives': 1" in result.stdout
+
+
+def test_a_reconcile_no_worker_took_is_dropped_before_the_next_is_due() -> None:
+    """While the workers are down, beat's reconciles must not pile up in the broker."""
+    from django.conf import settings
+
+    entry = settings.CELERY_BEAT_SCHEDULE["reconcile-every-minute"]
+    assert 0 < entry["options"]["expires"] < entry["schedule"]

@@ -182,7 +182,9 @@ CELERY_TASK_ROUTES = {
 }
 # The beat schedule, in one place.
 CELERY_BEAT_SCHEDULE = {
-    "reconcile-every-minute": {"task": "analytics.reconcile", "schedule": 60.0},
+    # A reconcile no worker took within its minute is dropped, not queued up:
+    # after an outage of the workers one run catches up on everything.
+    "reconcile-every-minute": {"task": "analytics.reconcile", "schedule": 60.0, "options": {"expires": 55}},
     "rebuild-nightly": {"task": "analytics.rebuild", "schedule": crontab(hour=3, minute=15)},
     "expire-drafts-daily": {"task": "surveys.expire_drafts", "schedule": crontab(hour=4, minute=0)},
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
 
@@ -103,6 +104,32 @@ def test_the_reconciler_finds_what_lags_and_nothing_else(wave: Wave, locality_a,
     assert [r.locality_id for r in results] == [locality_b.pk]
     assert lagging_pairs() == []
     assert_matches(list(IndexRow.objects.filter(locality=locality_b)), expected_indices(wave, locality_b.pk))
+
+
+def test_a_locality_the_reconciler_cannot_recompute_does_not_hold_back_the_others(
+    wave: Wave, locality_a, locality_b, monkeypatch, caplog
+) -> None:
+    from analytics import services
+
+    submit_citizens(wave, "alpha", 5, seed=4)
+    submit_citizens(wave, "beta", 5, seed=5)
+    real = services.locality_recompute
+
+    def failing_for_alpha(*, wave_id: int, locality_id: int) -> services.RecomputeResult:
+        if locality_id == locality_a.pk:
+            raise RuntimeError("a fault in one locality's data")
+        return real(wave_id=wave_id, locality_id=locality_id)
+
+    monkeypatch.setattr(services, "locality_recompute", failing_for_alpha)
+    with caplog.at_level(logging.ERROR, logger="analytics.services"):
+        results = lagging_recompute()
+
+    assert [r.locality_id for r in results] == [locality_b.pk]
+    assert [lag.locality_id for lag in lagging_pairs()] == [locality_a.pk]  # left for the next run
+    assert f"locality {locality_a.pk}" in caplog.text
+    monkeypatch.setattr(services, "locality_recompute", real)
+    lagging_recompute()
+    assert lagging_pairs() == []
 
 
 def test_the_rebuild_corrects_tampered_figures_and_logs_it(wave: Wave, locality_a, caplog) -> None:
