@@ -135,6 +135,18 @@ def _qvalues_key(wave_id: int) -> str:
     return f"analytics:qvalues:{wave_id}"
 
 
+def qvalues_pending(wave_id: int) -> bool:
+    """Whether the wave's q-value task is on its way (its mark is held).
+    False when the cache cannot tell: the reconciler then redoes them."""
+    try:
+        client = redis_client()
+        if client is None:
+            return cache.get(_qvalues_key(wave_id)) is not None
+        return bool(client.exists(redis_key(_qvalues_key(wave_id))))
+    except Exception:  # noqa: BLE001
+        return False
+
+
 def clear_qvalues(wave_id: int) -> None:
     try:
         client = redis_client()

@@ -13,14 +13,15 @@ import itertools
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from analytics.models import INDEX_DEFINITION, GapRow, IndexRow, Level, LocalityState
@@ -380,21 +381,26 @@ def _qvalues_due(rows: list[tuple[int, float | None, bool, float | None]]) -> di
 
 
 def stale_qvalue_waves(wave_id: int | None = None) -> list[int]:
-    """The waves (not archived) whose stored q-values are not those of their
-    rows' current p-values: a recompute clears the q-values of its locality's
-    rows and leaves them to a wave_qvalues task, which can be lost (broker
-    down, worker killed, its pending mark held). Reads only, without locks."""
-    waves = sorted({w for w, _locality in wave_locality_pairs(wave_id)})
-    rows = (
-        GapRow.objects.filter(wave_id__in=waves, level__in=GAP_LEVELS)
-        .order_by("wave_id", "level", "weighted", "pk")
-        .values_list("wave_id", "level", "weighted", "pk", "p_value", "suppressed", "q_value")
+    """The waves (not archived) with tested gap rows left without their
+    q-value and no wave_qvalues task on its way: a recompute clears its
+    locality's q-values and leaves them to that task, which can be lost
+    (broker down, worker killed). One read without locks, on the rows with
+    an empty q-value only; the nightly rebuild checks every q-value."""
+    from analytics.pending import qvalues_pending
+
+    waves = {w for w, _locality in wave_locality_pairs(wave_id)}
+    empty = (
+        GapRow.objects.filter(
+            wave_id__in=waves,
+            level__in=GAP_LEVELS,
+            suppressed=False,
+            p_value__isnull=False,
+            q_value__isnull=True,
+        )
+        .values_list("wave_id", flat=True)
+        .distinct()
     )
-    stale = []
-    for (stale_wave, _level, _weighted), group in itertools.groupby(rows.iterator(), key=lambda r: r[:3]):
-        if stale_wave not in stale and _qvalues_due([r[3:] for r in group]):
-            stale.append(stale_wave)
-    return stale
+    return sorted(w for w in empty if not qvalues_pending(w))
 
 
 def _qvalues_write(rows: list[GapRow]) -> None:
@@ -579,31 +585,36 @@ def lagging_pairs(wave_id: int | None = None) -> list[Lag]:
     return lagging
 
 
-def lagging_recompute(*, wave_id: int | None = None) -> list[RecomputeResult]:
-    """The reconciler: recompute every lagging (wave, locality). Safe to run any time.
+@contextmanager
+def _reconciling(what: str) -> Iterator[None]:
+    """One step of the reconciler. A step that fails (each is one
+    transaction, so it leaves nothing half-written) is logged and left for the
+    next run rather than holding back the others; but the database out of
+    reach, or the task's time limit, ends the run."""
+    from celery.exceptions import SoftTimeLimitExceeded
 
-    A pair whose recompute fails (each is one transaction, so it leaves
-    nothing half-written) is logged and left for the next run: it does not
-    hold back the other localities' figures."""
+    try:
+        yield
+    except (SoftTimeLimitExceeded, OperationalError, InterfaceError):
+        raise
+    except Exception:
+        logger.exception("reconciler could not %s; the next run retries it", what)
+
+
+def lagging_recompute(*, wave_id: int | None = None) -> list[RecomputeResult]:
+    """The reconciler: recompute every lagging (wave, locality), then redo
+    the q-values of the waves that need it. Safe to run any time."""
     results = []
     for lag in lagging_pairs(wave_id):
-        try:
+        with _reconciling(f"recompute wave {lag.wave_id} locality {lag.locality_id}"):
             results.append(locality_recompute(wave_id=lag.wave_id, locality_id=lag.locality_id))
-        except Exception:
-            logger.exception(
-                "reconciler could not recompute wave %s locality %s; the next run retries it",
-                lag.wave_id,
-                lag.locality_id,
-            )
     recomputed = {r.wave_id for r in results}
-    for changed_wave in recomputed:
-        wave_qvalues_update(wave_id=changed_wave)
-    # Also any wave whose q-values a lost wave_qvalues task left behind its
-    # p-values (its localities' figures are fresh, so nothing above found it).
-    for stale_wave in stale_qvalue_waves(wave_id):
-        if stale_wave not in recomputed:
-            logger.info("reconciler redid the q-values of wave %s", stale_wave)
-            wave_qvalues_update(wave_id=stale_wave)
+    # Also any wave whose q-values a lost wave_qvalues task left empty (its
+    # localities' figures are fresh, so nothing above found it).
+    redo = sorted(recomputed | set(stale_qvalue_waves(wave_id)))
+    for qvalue_wave in redo:
+        with _reconciling(f"redo the q-values of wave {qvalue_wave}"):
+            wave_qvalues_update(wave_id=qvalue_wave)
     if results:
         logger.info("reconciler recomputed %d lagging localities", len(results))
     return results

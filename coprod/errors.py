@@ -20,18 +20,37 @@ from surveys.api.errors import error_body
 
 API_PREFIX = "/api/"
 
-# Failures of a service, not of the request or the code: the database or
-# Redis (throttles, sessions, the cache) out of reach or failing for now.
-# They answer 503 with Retry-After rather than 500: nothing is wrong with
-# what the client sent, and the same request will succeed once it is back.
+# Failures of a service, not of the request or the code: PostgreSQL or Redis
+# out of reach, restarting or out of connections. They answer 503 with
+# Retry-After rather than 500: nothing is wrong with what the client sent,
+# and the same request will succeed once the service is back. Everything
+# else, deterministic database errors included (a statement timeout, a limit
+# exceeded, a wrong Redis password), stays a 500 that looks like a bug.
 OUTAGE_RETRY_AFTER = 30  # seconds
+# PostgreSQL's SQLSTATEs for a server going away or refusing connections:
+# class 08 (connection exception), admin/crash shutdown and "cannot connect
+# now" (57P01-57P03), too many connections (53300).
+OUTAGE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 
 
 def _outage(exc: BaseException | None) -> bool:
+    from redis.exceptions import AuthenticationError as RedisAuthenticationError
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    return isinstance(exc, OperationalError | InterfaceError | RedisConnectionError | RedisTimeoutError)
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        return not isinstance(exc, RedisAuthenticationError)
+    if isinstance(exc, InterfaceError):  # a connection already closed
+        return True
+    if isinstance(exc, OperationalError):
+        import psycopg
+
+        cause = exc.__cause__
+        if not isinstance(cause, psycopg.Error):
+            return False  # SQLite's errors, or Django's own
+        # No SQLSTATE: the client could not reach the server or lost it.
+        return cause.sqlstate is None or cause.sqlstate.startswith(OUTAGE_SQLSTATES)
+    return False
 
 
 def _for_api(request: HttpRequest) -> bool:

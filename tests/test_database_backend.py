@@ -105,3 +105,10 @@ def test_statements_are_bound_on_the_server_and_prepared_once_repeated(postgres:
     assert any('FROM "surveys_draft" WHERE "submission_id" = $1 AND "wave_id" = $2' in s for s in prepared), (
         prepared
     )
+
+
+def test_a_connection_waits_seconds_not_minutes_for_a_server_that_does_not_answer(postgres) -> None:
+    connection.ensure_connection()
+    options = dict(item.split("=", 1) for item in connection.connection.info.dsn.split())
+    assert options["connect_timeout"] == "5"
+    assert options["tcp_user_timeout"] == "30000"

@@ -7,10 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
 import pytest
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 from django.test import Client, override_settings
+from redis.exceptions import AuthenticationError as RedisAuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from surveys.models import Response, Wave
 
@@ -59,17 +62,32 @@ def test_a_form_without_its_csrf_token_gets_a_page_that_says_what_to_do(wave: Wa
     assert '<html lang="de">' in page and "Formular abgelaufen" in page
 
 
+def db_error(cause: Exception) -> OperationalError:
+    """Django's error around psycopg's, as Django's wrapper raises it."""
+    error = OperationalError(str(cause))
+    error.__cause__ = cause
+    return error
+
+
 @pytest.mark.parametrize(
     ("failure", "status", "code", "retry_after"),
     [
         (RuntimeError("boom"), 500, "server_error", None),
         (
-            OperationalError("connection to server at 127.0.0.1, port 5432 failed"),
+            db_error(psycopg.OperationalError("connection failed: Connection refused")),
             503,
             "service_unavailable",
             "30",
         ),
+        (db_error(psycopg.errors.AdminShutdown("terminating connection")), 503, "service_unavailable", "30"),
+        (db_error(psycopg.errors.TooManyConnections("too many clients")), 503, "service_unavailable", "30"),
+        (db_error(psycopg.errors.QueryCanceled("statement timeout")), 500, "server_error", None),
+        (db_error(psycopg.errors.ProgramLimitExceeded("index row size")), 500, "server_error", None),
+        (OperationalError("no such table: surveys_wave"), 500, "server_error", None),  # SQLite's
+        (InterfaceError("connection already closed"), 503, "service_unavailable", "30"),
         (RedisConnectionError("Error 111 connecting to 127.0.0.1:6379"), 503, "service_unavailable", "30"),
+        (RedisTimeoutError("Timeout reading from socket"), 503, "service_unavailable", "30"),
+        (RedisAuthenticationError("invalid password"), 500, "server_error", None),
     ],
 )
 def test_an_unexpected_failure_is_json_under_the_api_and_503_when_a_service_is_out_of_reach(
@@ -175,6 +193,29 @@ def test_journey_pages_are_served_while_the_cache_is_out_of_reach(wave: Wave, se
     }
 
     with override_settings(CACHES=unreachable):
-        response = browser.get(started["Location"])  # sessions fall back to the database
+        # A citizen's draft is named by a signed cookie and kept in the database: no cache read.
+        response = browser.get(started["Location"])
 
     assert response.status_code == 200
+
+
+def test_postgresql_out_of_reach_is_503_and_a_statement_timeout_500(postgres, monkeypatch) -> None:
+    """Real psycopg errors: a server nothing answers for, and a statement cut short."""
+    from django.db import connection, connections
+
+    default = connections["default"]
+    unreachable = default.__class__({**default.settings_dict, "PORT": 1}, alias="unreachable")
+
+    def out_of_reach(*args, **kwargs):
+        unreachable.ensure_connection()
+
+    def too_slow(*args, **kwargs):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = 1")
+            cursor.execute("SELECT pg_sleep(1)")
+
+    client = Client(raise_request_exception=False)
+    monkeypatch.setattr("surveys.api.views.waves_for_api", out_of_reach)
+    assert client.get("/api/v1/waves/").status_code == 503
+    monkeypatch.setattr("surveys.api.views.waves_for_api", too_slow)
+    assert client.get("/api/v1/waves/").status_code == 500

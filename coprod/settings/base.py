@@ -96,9 +96,19 @@ POSTGRESQL_ENGINE = "coprod.db.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = POSTGRESQL_ENGINE
     # TCP keepalives (libpq): a server that vanished without closing the
-    # connection shows up on the socket within about a minute.
+    # connection shows up on the socket within about a minute. A request
+    # waits at most DB_CONNECT_TIMEOUT seconds for a new connection, and 30 s
+    # for the server to acknowledge what it sent (tcp_user_timeout), rather
+    # than the operating system's minutes, before it fails with a 503.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+        {
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+            "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
+            "tcp_user_timeout": 30_000,
+        }
     )
     if env_bool("DB_PREPARED_STATEMENTS", True):
         # Parameters sent apart from the statement, and a statement run five

@@ -132,7 +132,7 @@ def test_the_reconciler_redoes_q_values_a_lost_task_left_behind(
     locality's figures are fresh, yet the reconciler must still put the
     q-values right: not leave them empty until the nightly rebuild."""
     from analytics import pending
-    from analytics.services import lagging_pairs, lagging_recompute
+    from analytics.services import lagging_pairs, lagging_recompute, stale_qvalue_waves
     from analytics.tasks import recompute_locality_task
 
     citizens(wave, "alpha", 20, 0.7, seed=8)
@@ -149,9 +149,29 @@ def test_the_reconciler_redoes_q_values_a_lost_task_left_behind(
     assert not lagging_pairs(wave.pk)
     assert GapRow.objects.filter(locality=locality_a, suppressed=False, q_value=None).exclude(p_value=None)
 
+    monkeypatch.setattr(pending, "qvalues_pending", lambda wave_id: True)  # a task on its way: wait for it
+    assert stale_qvalue_waves() == []
+    monkeypatch.undo()
+    assert stale_qvalue_waves() == [wave.pk]
+
     lagging_recompute()  # what beat runs every minute
 
     assert_gaps_match(wave, [locality_a, locality_b])
+    assert stale_qvalue_waves() == []
+
+
+def test_the_q_value_mark_tells_whether_a_task_is_on_its_way(wave: Wave) -> None:
+    from analytics import pending
+
+    assert not pending.qvalues_pending(wave.pk)
+    client = pending.redis_client()
+    if client is None:
+        pending.cache.add(pending._qvalues_key(wave.pk), 1, 60)
+    else:
+        client.set(pending.redis_key(pending._qvalues_key(wave.pk)), 1, ex=60)
+    assert pending.qvalues_pending(wave.pk)
+    pending.clear_qvalues(wave.pk)
+    assert not pending.qvalues_pending(wave.pk)
 
 
 # --- the gap API ---------------------------------------------------------------------

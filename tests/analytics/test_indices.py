@@ -132,6 +132,21 @@ def test_a_locality_the_reconciler_cannot_recompute_does_not_hold_back_the_other
     assert lagging_pairs() == []
 
 
+def test_the_database_out_of_reach_ends_the_reconcilers_run(wave: Wave, locality_a, monkeypatch) -> None:
+    from django.db import OperationalError
+
+    from analytics import services
+
+    submit_citizens(wave, "alpha", 5, seed=4)
+
+    def out_of_reach(*, wave_id: int, locality_id: int) -> services.RecomputeResult:
+        raise OperationalError("connection to server failed")
+
+    monkeypatch.setattr(services, "locality_recompute", out_of_reach)
+    with pytest.raises(OperationalError):
+        lagging_recompute()  # one failure, not one per pair: the task fails and beat runs it again
+
+
 def test_the_rebuild_corrects_tampered_figures_and_logs_it(wave: Wave, locality_a, caplog) -> None:
     submit_citizens(wave, "alpha", 6, seed=7)
     lagging_recompute()
