@@ -182,17 +182,30 @@ def test_starting_while_redis_is_out_of_reach_is_a_503_page_in_the_visitors_lang
     assert '<html lang="cs">' in page and "Dočasně nedostupné" in page
 
 
+CACHE_OUT_OF_REACH = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+}
+
+
+def test_while_the_cache_is_out_of_reach_the_api_and_officials_pages_are_503(
+    wave: Wave, official_a, services
+) -> None:
+    official = Client(raise_request_exception=False, headers={"accept-language": "de"})
+    official.force_login(official_a)
+
+    with override_settings(CACHES=CACHE_OUT_OF_REACH):
+        api = Client(raise_request_exception=False).get("/api/v1/waves/")  # rate limits count there
+        page = official.get("/official/")  # the session is read through the cache
+
+    assert api.status_code == 503 and api.json()["code"] == "service_unavailable"
+    assert page.status_code == 503 and "Vorübergehend nicht verfügbar" in page.content.decode()
+
+
 def test_journey_pages_are_served_while_the_cache_is_out_of_reach(wave: Wave, services) -> None:
     browser = Client()
     started = browser.post(f"/w/{wave.code}/", {"locality": "alpha"})
-    unreachable = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-        }
-    }
 
-    with override_settings(CACHES=unreachable):
+    with override_settings(CACHES=CACHE_OUT_OF_REACH):
         # A citizen's draft is named by a signed cookie and kept in the database: no cache read.
         response = browser.get(started["Location"])
 
