@@ -6,13 +6,16 @@ through every middleware of the production settings:
 - ``insert``: the issue's bare view, word for word (bench/bare_app.py):
   parse the body, insert one JSON row. Against the bare view itself, it
   measures what the middleware costs on its own.
-- ``page``: the least a journey page does: read the visitor's session and
+- ``page``: a page with nothing of its own: read the visitor's session (as
+  officials' pages do; citizens' pages read a signed cookie instead) and
   render a template with a form, its CSRF token and a translated word, in
   the visitor's language. No draft, no questionnaire.
 
-An API submission cannot cost less than ``insert``, nor a journey page less
-than ``page``; bench/rotate.py --floor reads both against the bare view, so
-the issue's targets can be set beside what this stack allows at all.
+An API submission does all that ``insert`` does and more; a journey page
+does what ``page`` does, give or take the session read, and more (a POST
+answered with a redirect renders no template but reads and writes the
+draft). bench/rotate.py --floor reads both against the bare view, so the
+issue's targets can be set beside what this stack allows at all.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def insert(request: HttpRequest, wave: str) -> HttpResponse:
 
 
 def page(request: HttpRequest) -> HttpResponse:
-    request.session.get("floor")  # every journey page reads the visitor's session
+    request.session.get("floor")  # the visitor's session, as officials' pages read it
     return HttpResponse(PAGE.render({}, request))
 
 
