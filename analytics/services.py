@@ -360,24 +360,17 @@ def wave_qvalues_update(*, wave_id: int) -> int:
             .order_by("pk")
             .only("pk", "p_value", "suppressed", "q_value")
         )
-        due = _qvalues_due([(r.pk, r.p_value, r.suppressed, r.q_value) for r in rows])
+        tested = [r for r in rows if r.p_value is not None and not r.suppressed]
+        qs = dict(zip([r.pk for r in tested], bh_qvalues([r.p_value for r in tested]), strict=True))  # type: ignore[misc]
         changed = []
         for row in rows:
-            if row.pk in due:
-                row.q_value = due[row.pk]
+            q = qs.get(row.pk)
+            if row.q_value != q:
+                row.q_value = q
                 changed.append(row)
         _qvalues_write(changed)
-        updated += sum(1 for r in rows if r.p_value is not None and not r.suppressed)
+        updated += len(qs)
     return updated
-
-
-def _qvalues_due(rows: list[tuple[int, float | None, bool, float | None]]) -> dict[int, float | None]:
-    """Of the (pk, p-value, suppressed, stored q-value) of one wave's rows at
-    one level and variant, ordered by pk: {pk: its q-value} of every row whose
-    stored q-value is not the one Benjamini-Hochberg gives. Pure."""
-    tested = [(pk, p) for pk, p, suppressed, _q in rows if p is not None and not suppressed]
-    qs = dict(zip([pk for pk, _p in tested], bh_qvalues([p for _pk, p in tested]), strict=True))
-    return {pk: qs.get(pk) for pk, _p, _suppressed, q in rows if q != qs.get(pk)}
 
 
 def stale_qvalue_waves(wave_id: int | None = None) -> list[int]:

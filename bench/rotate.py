@@ -19,7 +19,7 @@ that the database holds every response the servers acknowledged.
 
     # this checkout against the issue's yardstick
     .venv/bin/python bench/rotate.py --html
-    # the least the project's stack can do per request, against the same yardstick
+    # the project's stack doing nothing of its own, against the same yardstick
     .venv/bin/python bench/rotate.py --html --floor
     # the code of an earlier commit against this one (A/B)
     git worktree add /tmp/before <commit> && .venv/bin/python bench/rotate.py /tmp/before .
@@ -153,8 +153,8 @@ def main() -> None:
     parser.add_argument(
         "--floor",
         action="store_true",
-        help="also serve bench/floor_urls.py's views in the first checkout's stack: the least an API "
-        "submission and a journey page can cost there",
+        help="also serve bench/floor_urls.py's views in the first checkout's stack: the bare view's "
+        "code and a page with nothing of its own, behind the project's middleware",
     )
     args = parser.parse_args()
     require_services()
@@ -315,19 +315,12 @@ def report(targets: list[Target], args: argparse.Namespace) -> None:
     floors = [t for t in targets if t.floor]
     if bare is not None and floors:
         print(
-            "The floor, per round as a fraction of the bare view (median): the most the project's stack allows"
+            "The floor (the project's stack doing nothing of its own), per round as a fraction of the bare view:"
         )
         for t in floors:
             ratios = [rate / b for rate, b in zip(t.rates, bare.rates, strict=True)]
             spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
-            target = (
-                ISSUE_API_TARGET if t.floor == INSERT else ISSUE_HTML_TARGET * REQUESTS_PER_JOURNEY
-            ) / ISSUE_BARE_RPS
-            bound = "an API submission" if t.floor == INSERT else "each request of a journey"
-            print(
-                f"  {t.name:<30} {statistics.median(ratios):.3f} (rounds {spread}): the ceiling for {bound}, "
-                f"whose target is {target:.2f}"
-            )
+            print(f"  {t.name:<30} {statistics.median(ratios):.3f} (rounds {spread})")
     checkouts = [t for t in targets if t is not bare and not t.floor]
     firsts = {t.html: t for t in reversed(checkouts)}
     if len(checkouts) > len(firsts):
